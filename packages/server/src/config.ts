@@ -1,0 +1,54 @@
+import { parseArgs } from 'node:util';
+import { INSTANCE_KEY_PATTERN } from './crypto/secrets.js';
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Instance secret key from the environment; generated and stored in dataDir when absent. */
+  secretKey: string | undefined;
+  /** Master key from the environment; generated and stored in dataDir when absent. */
+  masterKey: string | undefined;
+  logLevel: string;
+  sqliteSynchronous: 'NORMAL' | 'FULL';
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** `tessera serve` options: flags win over environment variables, which win over defaults. */
+export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'data-dir': { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const portText = values.port ?? env.TESSERA_PORT ?? '7600';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new ConfigError(`Invalid port: ${portText}`);
+  const secretKey = env.TESSERA_SECRET_KEY || undefined;
+  if (secretKey !== undefined && !INSTANCE_KEY_PATTERN.test(secretKey)) {
+    throw new ConfigError('TESSERA_SECRET_KEY must look like sk_live_… or sk_test_… followed by at least 20 letters or digits');
+  }
+  const logLevel = env.TESSERA_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`TESSERA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  const sync = (env.TESSERA_SQLITE_SYNCHRONOUS ?? 'NORMAL').toUpperCase();
+  if (sync !== 'NORMAL' && sync !== 'FULL') throw new ConfigError('TESSERA_SQLITE_SYNCHRONOUS must be NORMAL or FULL');
+  return {
+    host: values.host ?? env.TESSERA_HOST ?? '127.0.0.1',
+    port,
+    dataDir: values['data-dir'] ?? env.TESSERA_DATA_DIR ?? './.tessera',
+    secretKey,
+    masterKey: env.TESSERA_MASTER_KEY || undefined,
+    logLevel,
+    sqliteSynchronous: sync,
+  };
+}

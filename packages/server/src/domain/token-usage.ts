@@ -1,0 +1,55 @@
+import type { Store } from '../store/store.js';
+
+/**
+ * Collects `last_used_at` in memory and writes it in batches, so that verifying a token
+ * never costs a database write. A crash loses at most one interval of usage times, which
+ * are informational; nothing that decides access lives here.
+ */
+export class TokenUsageRecorder {
+  #pending = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: Store,
+    private readonly intervalMs = 1000,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  record(tokenId: string, at: number): void {
+    this.#pending.set(tokenId, at);
+  }
+
+  /** The not-yet-written last use of a token, so responses show it at once. */
+  pending(tokenId: string): number | undefined {
+    return this.#pending.get(tokenId);
+  }
+
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(async () => {
+      if (this.#pending.size === 0) return;
+      const batch = [...this.#pending].map(([id, at]) => ({ id, at }));
+      this.#pending = new Map();
+      try {
+        await this.store.recordTokenUse(batch);
+      } catch (error) {
+        // Keep the batch for the next attempt unless a newer use has replaced it.
+        for (const { id, at } of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
+        this.onError(error);
+      }
+    });
+    return this.#flushing;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.flush();
+  }
+}

@@ -1,0 +1,188 @@
+import type { Keyring } from '../crypto/keyring.js';
+import { constantTimeEqual } from '../crypto/keyring.js';
+import { isWellFormedSecret, mintSecret, SECRET_PREFIX } from '../crypto/secrets.js';
+import type { Page, Store } from '../store/store.js';
+import { canonicalJson } from './canonical-json.js';
+import { invalidParam, machineNotFound, notFound, TesseraError, tokenNotFound } from './errors.js';
+import { isMachineId, isTokenId, newTokenId } from './ids.js';
+import { LIMITS } from './limits.js';
+import type { Principal, TokenFormat, TokenRecord } from './records.js';
+import type { TokenUsageRecorder } from './token-usage.js';
+
+export interface CreateTokenInput {
+  format: TokenFormat;
+  secondsUntilExpiration: number | null;
+  claims: Record<string, unknown> | null;
+  minRemainingTtlSeconds: number | null;
+}
+
+export interface IssuedToken {
+  record: TokenRecord;
+  /** The bearer value: `mt_…` or a JWT. */
+  token: string;
+}
+
+export interface ListTokensInput {
+  subject: string;
+  includeRevoked: boolean;
+  includeExpired: boolean;
+  limit: number;
+  offset: number;
+}
+
+/** Signs JWT-format tokens; provided by the JWT module when signing keys exist. */
+export interface JwtIssuer {
+  sign(record: TokenRecord, claims: Record<string, unknown> | null): Promise<string>;
+}
+
+const sealContext = (tokenId: string) => `m2m_token:${tokenId}`;
+const machineKeyRequired = () =>
+  new TesseraError(
+    'unauthenticated',
+    'machine_secret_key_invalid',
+    'The provided Machine Secret Key is invalid. Make sure that your Machine Secret Key is correct.',
+    'Creating an M2M token requires the secret key (ak_…) of the machine that will own the token.',
+  );
+
+export const isExpired = (record: TokenRecord, now: number) => record.expiration !== null && record.expiration <= now;
+
+/**
+ * M2M tokens: minting, verification, revocation and listing, with the credential rules of
+ * the Backend API: a machine manages and verifies only what its scopes allow; the
+ * instance manages everything.
+ */
+export class TokenService {
+  constructor(
+    private readonly store: Store,
+    private readonly keyring: Keyring,
+    private readonly usage: TokenUsageRecorder,
+    private readonly jwt: JwtIssuer | null = null,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async create(principal: Principal, input: CreateTokenInput): Promise<IssuedToken> {
+    if (principal.kind !== 'machine') throw machineKeyRequired();
+    const machine = await this.store.getMachine(principal.machineId);
+    if (!machine) throw machineKeyRequired();
+    const lifetime = input.secondsUntilExpiration ?? machine.defaultTokenTtl;
+    const minRemaining = input.format === 'opaque' ? input.minRemainingTtlSeconds : null;
+    if (minRemaining !== null && minRemaining >= lifetime) {
+      throw invalidParam(
+        'min_remaining_ttl_seconds',
+        `min_remaining_ttl_seconds must be less than the token's lifetime (${lifetime} seconds).`,
+      );
+    }
+    const scopes = ((await this.store.scopedMachinesOf([machine.id])).get(machine.id) ?? []).map((m) => m.id).sort();
+    const claimsJson = input.claims === null ? null : canonicalJson(input.claims);
+    const now = this.now();
+
+    if (minRemaining !== null) {
+      const reusable = await this.store.findReusableToken({
+        machineId: machine.id,
+        scopes,
+        claimsJson,
+        minExpiration: now + minRemaining * 1000,
+      });
+      if (reusable && reusable.expiration !== null && reusable.expiration > now && reusable.secretSealed) {
+        return { record: reusable, token: this.keyring.open(reusable.secretSealed, sealContext(reusable.id)) };
+      }
+    }
+
+    const record: TokenRecord = {
+      id: newTokenId(),
+      machineId: machine.id,
+      format: input.format,
+      secretHash: null,
+      secretSealed: null,
+      scopes,
+      claimsJson,
+      revoked: false,
+      revocationReason: null,
+      expiration: now + lifetime * 1000,
+      lastUsedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    if (input.format === 'jwt') {
+      if (!this.jwt) throw invalidParam('token_format', 'This server does not issue JWT-format tokens.');
+      const token = await this.jwt.sign(record, input.claims);
+      await this.store.insertToken(record);
+      return { record, token };
+    }
+    const token = mintSecret(SECRET_PREFIX.m2mToken);
+    record.secretHash = this.keyring.lookupHash(token);
+    record.secretSealed = this.keyring.seal(token, sealContext(record.id));
+    await this.store.insertToken(record);
+    return { record, token };
+  }
+
+  /** Verifies a bearer value of either format for `principal`. */
+  async verify(principal: Principal, value: string): Promise<TokenRecord> {
+    return this.verifyOpaque(principal, value);
+  }
+
+  /**
+   * Verifies an opaque token for `principal`. Unknown, malformed and out-of-scope tokens
+   * all fail as not found, so a caller learns nothing about tokens it may not see.
+   */
+  async verifyOpaque(principal: Principal, value: string): Promise<TokenRecord> {
+    if (!isWellFormedSecret(SECRET_PREFIX.m2mToken, value)) throw tokenNotFound();
+    const hash = this.keyring.lookupHash(value);
+    const record = await this.store.findTokenByHash(hash);
+    if (!record || record.secretHash === null || !constantTimeEqual(record.secretHash, hash)) throw tokenNotFound();
+    return this.#admit(principal, record);
+  }
+
+  /** The checks that follow a successful lookup, shared by both token formats. */
+  #admit(principal: Principal, record: TokenRecord): TokenRecord {
+    if (principal.kind === 'machine' && !record.scopes.includes(principal.machineId)) throw tokenNotFound();
+    if (record.revoked) throw notFound('token_revoked', 'The M2M token has been revoked.');
+    const now = this.now();
+    if (isExpired(record, now)) throw notFound('token_expired', 'The M2M token has expired.');
+    this.usage.record(record.id, now);
+    return { ...record, lastUsedAt: now, updatedAt: Math.max(record.updatedAt, now) };
+  }
+
+  async revoke(principal: Principal, tokenId: string, reason: string | null): Promise<TokenRecord> {
+    const record = isTokenId(tokenId) ? await this.store.getToken(tokenId.toLowerCase()) : null;
+    if (!record || !this.#manages(principal, record)) throw tokenNotFound();
+    const revoked = await this.store.revokeToken(record.id, reason, this.now());
+    if (!revoked) throw tokenNotFound();
+    return this.withPendingUse(revoked);
+  }
+
+  async list(principal: Principal, input: ListTokensInput): Promise<Page<TokenRecord>> {
+    if (!isMachineId(input.subject)) throw machineNotFound(input.subject, 'subject');
+    if (principal.kind === 'machine' && principal.machineId !== input.subject) {
+      throw new TesseraError(
+        'forbidden',
+        'authorization_invalid',
+        'Forbidden',
+        'A machine secret key may only list the tokens of its own machine.',
+        'subject',
+      );
+    }
+    if (!(await this.store.getMachine(input.subject))) throw machineNotFound(input.subject, 'subject');
+    const page = await this.store.listTokens({
+      machineId: input.subject,
+      includeRevoked: input.includeRevoked,
+      includeExpired: input.includeExpired,
+      now: this.now(),
+      limit: input.limit,
+      offset: input.offset,
+    });
+    return { total: page.total, rows: page.rows.map((r) => this.withPendingUse(r)) };
+  }
+
+  /** The record as callers should see it, including a last use not yet written. */
+  withPendingUse(record: TokenRecord): TokenRecord {
+    const at = this.usage.pending(record.id);
+    if (at === undefined || (record.lastUsedAt !== null && record.lastUsedAt >= at)) return record;
+    return { ...record, lastUsedAt: at, updatedAt: Math.max(record.updatedAt, at) };
+  }
+
+  #manages(principal: Principal, record: TokenRecord): boolean {
+    return principal.kind === 'instance' || record.machineId === principal.machineId;
+  }
+}
+

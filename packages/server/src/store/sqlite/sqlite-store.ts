@@ -1,0 +1,369 @@
+import Database from 'better-sqlite3';
+import type { MachineKeyRecord, MachineRecord, ScopeRecord, TokenRecord } from '../../domain/records.js';
+import type { AddScopeResult, MachineListQuery, Page, Store, TokenListQuery } from '../store.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+export interface SqliteStoreOptions {
+  /** `NORMAL` survives a killed process (WAL); `FULL` also survives power loss. */
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+interface MachineRow {
+  id: string;
+  name: string;
+  default_token_ttl: number;
+  created_at: number;
+  updated_at: number;
+}
+interface KeyRow {
+  id: string;
+  machine_id: string;
+  secret_hash: string;
+  secret_sealed: string;
+  created_at: number;
+  expires_at: number | null;
+}
+interface TokenRow {
+  id: string;
+  machine_id: string;
+  format: string;
+  secret_hash: string | null;
+  secret_sealed: string | null;
+  scopes: string;
+  claims: string | null;
+  revoked: number;
+  revocation_reason: string | null;
+  expiration: number | null;
+  last_used_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+const toMachine = (r: MachineRow): MachineRecord => ({
+  id: r.id,
+  name: r.name,
+  defaultTokenTtl: r.default_token_ttl,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+const toKey = (r: KeyRow): MachineKeyRecord => ({
+  id: r.id,
+  machineId: r.machine_id,
+  secretHash: r.secret_hash,
+  secretSealed: r.secret_sealed,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+});
+const toToken = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  machineId: r.machine_id,
+  format: r.format === 'jwt' ? 'jwt' : 'opaque',
+  secretHash: r.secret_hash,
+  secretSealed: r.secret_sealed,
+  scopes: JSON.parse(r.scopes) as string[],
+  claimsJson: r.claims,
+  revoked: r.revoked === 1,
+  revocationReason: r.revocation_reason,
+  expiration: r.expiration,
+  lastUsedAt: r.last_used_at,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const isForeignKeyViolation = (error: unknown) =>
+  error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+
+/** Escapes LIKE wildcards so a user's `%` or `_` matches itself. */
+const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The embedded store: one SQLite file in WAL mode, every statement prepared once. */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  readonly #db: Database.Database;
+  readonly #stmt;
+  readonly #listMachineStatements = new Map<string, { rows: Database.Statement; count: Database.Statement }>();
+
+  constructor(file: string, options: SqliteStoreOptions = {}) {
+    this.#db = new Database(file);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    migrate(this.#db);
+    const db = this.#db;
+    this.#stmt = {
+      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      insertMeta: db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'),
+      insertMachine: db.prepare(
+        'INSERT INTO machines (id, name, default_token_ttl, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getMachine: db.prepare<[string], MachineRow>('SELECT * FROM machines WHERE id = ?'),
+      updateMachine: db.prepare(
+        `UPDATE machines SET name = coalesce(?, name), default_token_ttl = coalesce(?, default_token_ttl),
+         updated_at = ? WHERE id = ?`,
+      ),
+      deleteMachine: db.prepare('DELETE FROM machines WHERE id = ?'),
+      insertKey: db.prepare(
+        `INSERT INTO machine_keys (id, machine_id, secret_hash, secret_sealed, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      keyByHash: db.prepare<[string], KeyRow>('SELECT * FROM machine_keys WHERE secret_hash = ?'),
+      currentKey: db.prepare<[string], KeyRow>(
+        'SELECT * FROM machine_keys WHERE machine_id = ? AND expires_at IS NULL ORDER BY created_at DESC LIMIT 1',
+      ),
+      expireKeys: db.prepare(
+        `UPDATE machine_keys SET expires_at = ?
+         WHERE machine_id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+      ),
+      insertScope: db.prepare(
+        'INSERT OR IGNORE INTO machine_scopes (from_machine_id, to_machine_id, created_at) VALUES (?, ?, ?)',
+      ),
+      countScopes: db.prepare<[string], { n: number }>(
+        'SELECT count(*) AS n FROM machine_scopes WHERE from_machine_id = ?',
+      ),
+      deleteScope: db.prepare('DELETE FROM machine_scopes WHERE from_machine_id = ? AND to_machine_id = ?'),
+      insertToken: db.prepare(
+        `INSERT INTO m2m_tokens (id, machine_id, format, secret_hash, secret_sealed, scopes, claims, revoked,
+           revocation_reason, expiration, last_used_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE secret_hash = ?'),
+      tokenById: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE id = ?'),
+      reusableToken: db.prepare<[string, string, string | null, number], TokenRow>(
+        `SELECT * FROM m2m_tokens
+         WHERE machine_id = ? AND format = 'opaque' AND revoked = 0 AND secret_sealed IS NOT NULL
+           AND scopes = ? AND claims IS ? AND expiration >= ?
+         ORDER BY expiration DESC LIMIT 1`,
+      ),
+      revokeToken: db.prepare(
+        'UPDATE m2m_tokens SET revoked = 1, revocation_reason = ?, updated_at = ? WHERE id = ? AND revoked = 0',
+      ),
+      listTokens: db.prepare<[string, number, number, number, number, number], TokenRow>(
+        `SELECT * FROM m2m_tokens
+         WHERE machine_id = ? AND format = 'opaque' AND (? OR revoked = 0)
+           AND (? OR expiration IS NULL OR expiration > ?)
+         ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
+      ),
+      countTokens: db.prepare<[string, number, number, number], { n: number }>(
+        `SELECT count(*) AS n FROM m2m_tokens
+         WHERE machine_id = ? AND format = 'opaque' AND (? OR revoked = 0)
+           AND (? OR expiration IS NULL OR expiration > ?)`,
+      ),
+      touchToken: db.prepare(
+        `UPDATE m2m_tokens SET last_used_at = max(coalesce(last_used_at, 0), ?), updated_at = max(updated_at, ?)
+         WHERE id = ?`,
+      ),
+    };
+  }
+
+  async getOrInitMeta(key: string, init: () => string): Promise<string> {
+    const existing = this.#stmt.getMeta.get(key);
+    if (existing) return existing.value;
+    this.#stmt.insertMeta.run(key, init());
+    return this.#stmt.getMeta.get(key)!.value;
+  }
+
+  async createMachine(
+    machine: MachineRecord,
+    key: MachineKeyRecord,
+    scopes: readonly ScopeRecord[],
+  ): Promise<'created' | 'scope_target_missing'> {
+    const insertAll = this.#db.transaction(() => {
+      this.#stmt.insertMachine.run(machine.id, machine.name, machine.defaultTokenTtl, machine.createdAt, machine.updatedAt);
+      this.#insertKey(key);
+      for (const s of scopes) this.#stmt.insertScope.run(s.fromMachineId, s.toMachineId, s.createdAt);
+    });
+    try {
+      insertAll();
+      return 'created';
+    } catch (error) {
+      if (isForeignKeyViolation(error)) return 'scope_target_missing';
+      throw error;
+    }
+  }
+
+  async getMachine(id: string): Promise<MachineRecord | null> {
+    const row = this.#stmt.getMachine.get(id);
+    return row ? toMachine(row) : null;
+  }
+
+  async listMachines(q: MachineListQuery): Promise<Page<MachineRecord>> {
+    const { rows, count } = this.#listMachineStatementsFor(q);
+    const filter = q.query === undefined ? [] : [q.query, likePattern(q.query)];
+    const total = (count.get(...filter) as { n: number }).n;
+    const page = rows.all(...filter, q.limit, q.offset) as MachineRow[];
+    return { rows: page.map(toMachine), total };
+  }
+
+  #listMachineStatementsFor(q: MachineListQuery) {
+    const key = `${q.orderBy}:${q.descending}:${q.query !== undefined}`;
+    let statements = this.#listMachineStatements.get(key);
+    if (!statements) {
+      const where = q.query === undefined ? '' : `WHERE id = ? OR name LIKE ? ESCAPE '\\'`;
+      const direction = q.descending ? 'DESC' : 'ASC';
+      const column = q.orderBy === 'name' ? 'name' : 'created_at'; // whitelisted, never user text
+      statements = {
+        rows: this.#db.prepare(
+          `SELECT * FROM machines ${where} ORDER BY ${column} ${direction}, id ${direction} LIMIT ? OFFSET ?`,
+        ),
+        count: this.#db.prepare(`SELECT count(*) AS n FROM machines ${where}`),
+      };
+      this.#listMachineStatements.set(key, statements);
+    }
+    return statements;
+  }
+
+  async updateMachine(
+    id: string,
+    patch: { name?: string | undefined; defaultTokenTtl?: number | undefined },
+    updatedAt: number,
+  ): Promise<MachineRecord | null> {
+    this.#stmt.updateMachine.run(patch.name ?? null, patch.defaultTokenTtl ?? null, updatedAt, id);
+    return this.getMachine(id);
+  }
+
+  async deleteMachine(id: string): Promise<boolean> {
+    return this.#stmt.deleteMachine.run(id).changes > 0;
+  }
+
+  async scopedMachinesOf(ids: readonly string[]): Promise<Map<string, MachineRecord[]>> {
+    const result = new Map<string, MachineRecord[]>(ids.map((id) => [id, []]));
+    if (ids.length === 0) return result;
+    const rows = this.#db
+      .prepare(
+        `SELECT s.from_machine_id AS from_id, m.* FROM machine_scopes s
+         JOIN machines m ON m.id = s.to_machine_id
+         WHERE s.from_machine_id IN (${ids.map(() => '?').join(', ')})
+         ORDER BY m.id`,
+      )
+      .all(...ids) as Array<MachineRow & { from_id: string }>;
+    for (const row of rows) result.get(row.from_id)!.push(toMachine(row));
+    return result;
+  }
+
+  async addScope(scope: ScopeRecord, maxPerMachine: number): Promise<AddScopeResult> {
+    const add = this.#db.transaction((): AddScopeResult => {
+      if (!this.#stmt.getMachine.get(scope.fromMachineId)) return 'missing_from';
+      if (!this.#stmt.getMachine.get(scope.toMachineId)) return 'missing_to';
+      if (this.#stmt.countScopes.get(scope.fromMachineId)!.n >= maxPerMachine) {
+        return this.#scopeExists(scope) ? 'duplicate' : 'limit';
+      }
+      const inserted = this.#stmt.insertScope.run(scope.fromMachineId, scope.toMachineId, scope.createdAt);
+      return inserted.changes > 0 ? 'created' : 'duplicate';
+    });
+    return add.immediate();
+  }
+
+  #scopeExists(scope: ScopeRecord): boolean {
+    return this.#db
+      .prepare('SELECT 1 FROM machine_scopes WHERE from_machine_id = ? AND to_machine_id = ?')
+      .get(scope.fromMachineId, scope.toMachineId) !== undefined;
+  }
+
+  async removeScope(fromMachineId: string, toMachineId: string): Promise<boolean> {
+    return this.#stmt.deleteScope.run(fromMachineId, toMachineId).changes > 0;
+  }
+
+  async findMachineKeyByHash(secretHash: string): Promise<MachineKeyRecord | null> {
+    const row = this.#stmt.keyByHash.get(secretHash);
+    return row ? toKey(row) : null;
+  }
+
+  async currentMachineKey(machineId: string): Promise<MachineKeyRecord | null> {
+    const row = this.#stmt.currentKey.get(machineId);
+    return row ? toKey(row) : null;
+  }
+
+  async rotateMachineKey(machineId: string, next: MachineKeyRecord, previousExpiresAt: number): Promise<boolean> {
+    const rotate = this.#db.transaction(() => {
+      if (!this.#stmt.getMachine.get(machineId)) return false;
+      this.#stmt.expireKeys.run(previousExpiresAt, machineId, previousExpiresAt);
+      this.#insertKey(next);
+      return true;
+    });
+    return rotate.immediate();
+  }
+
+  #insertKey(key: MachineKeyRecord) {
+    this.#stmt.insertKey.run(key.id, key.machineId, key.secretHash, key.secretSealed, key.createdAt, key.expiresAt);
+  }
+
+  async insertToken(t: TokenRecord): Promise<void> {
+    this.#stmt.insertToken.run(
+      t.id,
+      t.machineId,
+      t.format,
+      t.secretHash,
+      t.secretSealed,
+      JSON.stringify(t.scopes),
+      t.claimsJson,
+      t.revoked ? 1 : 0,
+      t.revocationReason,
+      t.expiration,
+      t.lastUsedAt,
+      t.createdAt,
+      t.updatedAt,
+    );
+  }
+
+  async findTokenByHash(secretHash: string): Promise<TokenRecord | null> {
+    const row = this.#stmt.tokenByHash.get(secretHash);
+    return row ? toToken(row) : null;
+  }
+
+  async getToken(id: string): Promise<TokenRecord | null> {
+    const row = this.#stmt.tokenById.get(id);
+    return row ? toToken(row) : null;
+  }
+
+  async findReusableToken(q: {
+    machineId: string;
+    scopes: readonly string[];
+    claimsJson: string | null;
+    minExpiration: number;
+  }): Promise<TokenRecord | null> {
+    const row = this.#stmt.reusableToken.get(q.machineId, JSON.stringify(q.scopes), q.claimsJson, q.minExpiration);
+    return row ? toToken(row) : null;
+  }
+
+  async revokeToken(id: string, reason: string | null, at: number): Promise<TokenRecord | null> {
+    this.#stmt.revokeToken.run(reason, at, id);
+    return this.getToken(id);
+  }
+
+  async listTokens(q: TokenListQuery): Promise<Page<TokenRecord>> {
+    const filter = [q.machineId, q.includeRevoked ? 1 : 0, q.includeExpired ? 1 : 0, q.now] as const;
+    const total = this.#stmt.countTokens.get(...filter)!.n;
+    const rows = this.#stmt.listTokens.all(...filter, q.limit, q.offset);
+    return { rows: rows.map(toToken), total };
+  }
+
+  async recordTokenUse(uses: ReadonlyArray<{ id: string; at: number }>): Promise<void> {
+    const touchAll = this.#db.transaction(() => {
+      for (const use of uses) this.#stmt.touchToken.run(use.at, use.at, use.id);
+    });
+    touchAll();
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+}
+
+function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  const applied = new Set(
+    (db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>).map((r) => r.version),
+  );
+  for (const migration of SQLITE_MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        Date.now(),
+      );
+    }).immediate();
+  }
+}

@@ -1,0 +1,92 @@
+import type { MachineKeyRecord, MachineRecord, ScopeRecord, TokenRecord } from '../domain/records.js';
+
+export type MachineOrderField = 'name' | 'created_at';
+
+export interface MachineListQuery {
+  limit: number;
+  offset: number;
+  /** Exact match on the machine ID, or a case-insensitive substring of the name. */
+  query?: string | undefined;
+  orderBy: MachineOrderField;
+  descending: boolean;
+}
+
+export interface TokenListQuery {
+  machineId: string;
+  includeRevoked: boolean;
+  includeExpired: boolean;
+  now: number;
+  limit: number;
+  offset: number;
+}
+
+export interface Page<T> {
+  rows: T[];
+  total: number;
+}
+
+export type AddScopeResult = 'created' | 'duplicate' | 'limit' | 'missing_from' | 'missing_to';
+
+/**
+ * Persistence for Tessera. Implementations store and fetch; they never decide who may do
+ * what (that is the domain's job). Every method that changes several rows does so in one
+ * transaction; a method that reports failure has changed nothing.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /** Returns the stored value for `key`, storing `init()` first if there is none. */
+  getOrInitMeta(key: string, init: () => string): Promise<string>;
+
+  /** Inserts a machine, its first secret key and its outgoing scopes. */
+  createMachine(
+    machine: MachineRecord,
+    key: MachineKeyRecord,
+    scopes: readonly ScopeRecord[],
+  ): Promise<'created' | 'scope_target_missing'>;
+  getMachine(id: string): Promise<MachineRecord | null>;
+  listMachines(query: MachineListQuery): Promise<Page<MachineRecord>>;
+  updateMachine(
+    id: string,
+    patch: { name?: string | undefined; defaultTokenTtl?: number | undefined },
+    updatedAt: number,
+  ): Promise<MachineRecord | null>;
+  /** Deletes the machine with its keys, its tokens and its scopes in both directions. */
+  deleteMachine(id: string): Promise<boolean>;
+
+  /** For each ID, the machines it may call (ordered by ID). IDs with none map to []. */
+  scopedMachinesOf(ids: readonly string[]): Promise<Map<string, MachineRecord[]>>;
+  /** Adds a scope unless it exists or `from` already has `maxPerMachine` scopes. */
+  addScope(scope: ScopeRecord, maxPerMachine: number): Promise<AddScopeResult>;
+  removeScope(fromMachineId: string, toMachineId: string): Promise<boolean>;
+
+  findMachineKeyByHash(secretHash: string): Promise<MachineKeyRecord | null>;
+  currentMachineKey(machineId: string): Promise<MachineKeyRecord | null>;
+  /**
+   * Makes `next` the current key. The previous current key, and any older key still in
+   * its grace period, expire at `previousExpiresAt` at the latest.
+   */
+  rotateMachineKey(machineId: string, next: MachineKeyRecord, previousExpiresAt: number): Promise<boolean>;
+
+  insertToken(token: TokenRecord): Promise<void>;
+  findTokenByHash(secretHash: string): Promise<TokenRecord | null>;
+  getToken(id: string): Promise<TokenRecord | null>;
+  /**
+   * The live opaque token of `machineId` with exactly these scopes and claims that expires
+   * at or after `minExpiration`, latest expiry first; null if none.
+   */
+  findReusableToken(query: {
+    machineId: string;
+    scopes: readonly string[];
+    claimsJson: string | null;
+    minExpiration: number;
+  }): Promise<TokenRecord | null>;
+  /** Marks the token revoked (a no-op if it already is) and returns it; null if unknown. */
+  revokeToken(id: string, reason: string | null, at: number): Promise<TokenRecord | null>;
+  /** Opaque tokens of one machine, newest first (JWT-format records are never listed). */
+  listTokens(query: TokenListQuery): Promise<Page<TokenRecord>>;
+  /** Records `last_used_at` for a batch of tokens in one write. */
+  recordTokenUse(uses: ReadonlyArray<{ id: string; at: number }>): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['packages/*/test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // Suites start real servers on ephemeral ports; a few at a time keeps this 2-core box responsive.
+    maxWorkers: 2,
+  },
+});
