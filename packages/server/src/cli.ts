@@ -1,5 +1,8 @@
 import { ConfigError, resolveServeConfig } from './config.js';
 import { startServer } from './server.js';
+import { openInstance } from './instance.js';
+import { SigningKeys } from './domain/signing-keys.js';
+import { publicKeyPem, type PublicJwk } from './crypto/signing.js';
 
 const USAGE = `Usage: tessera <command> [options]
 
@@ -8,8 +11,37 @@ Commands:
     --host <host>        Address to listen on (env TESSERA_HOST, default 127.0.0.1)
     --port <port>        Port to listen on (env TESSERA_PORT, default 7600)
     --data-dir <dir>     Where the database and key files live (env TESSERA_DATA_DIR, default ./.tessera)
+    --public-url <url>   URL clients use to reach this server; JWTs carry it as iss (env TESSERA_PUBLIC_URL)
+  keys rotate  Make a new JWT signing key; the previous one stays in the JWKS until its tokens expire
+  keys public  Print the current JWT public key as PEM (for networkless verification with jwtKey)
+    --data-dir <dir>     As for serve
   help       Show this text
+
+Environment: TESSERA_SECRET_KEY, TESSERA_MASTER_KEY, TESSERA_LOG_LEVEL, TESSERA_SQLITE_SYNCHRONOUS (see README).
 `;
+
+async function keys(argv: string[]): Promise<void> {
+  const [action, ...rest] = argv;
+  if (action !== 'rotate' && action !== 'public') {
+    process.stderr.write(`Unknown keys action: ${action ?? '(none)'}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { store, keyring } = await openInstance(resolveServeConfig(rest, process.env));
+  try {
+    const signingKeys = new SigningKeys(store, keyring);
+    await signingKeys.init();
+    if (action === 'rotate') {
+      const next = await signingKeys.rotate();
+      process.stdout.write(`New signing key ${next.kid}; running servers pick it up within a second.\n`);
+    } else {
+      const current = (await store.listSigningKeys()).find((k) => k.retiredAt === null)!;
+      process.stdout.write(`# kid ${current.kid}\n${publicKeyPem(JSON.parse(current.publicJwk) as PublicJwk)}`);
+    }
+  } finally {
+    await store.close();
+  }
+}
 
 async function serve(argv: string[]): Promise<void> {
   const config = resolveServeConfig(argv, process.env);
@@ -45,6 +77,8 @@ export async function main(argv: string[]): Promise<void> {
     switch (command) {
       case 'serve':
         return await serve(rest);
+      case 'keys':
+        return await keys(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -9,6 +9,8 @@ export interface ServerConfig {
   secretKey: string | undefined;
   /** Master key from the environment; generated and stored in dataDir when absent. */
   masterKey: string | undefined;
+  /** The URL clients reach this server at; JWTs carry it as `iss`. Defaults to the listen URL. */
+  publicUrl?: string | undefined;
   logLevel: string;
   sqliteSynchronous: 'NORMAL' | 'FULL';
 }
@@ -27,6 +29,7 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
       host: { type: 'string' },
       port: { type: 'string' },
       'data-dir': { type: 'string' },
+      'public-url': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -48,7 +51,19 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
     dataDir: values['data-dir'] ?? env.TESSERA_DATA_DIR ?? './.tessera',
     secretKey,
     masterKey: env.TESSERA_MASTER_KEY || undefined,
+    publicUrl: parsePublicUrl(values['public-url'] ?? env.TESSERA_PUBLIC_URL),
     logLevel,
     sqliteSynchronous: sync,
   };
+}
+
+function parsePublicUrl(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    return url.href.replace(/\/$/, '');
+  } catch {
+    throw new ConfigError(`Invalid public URL: ${text}`);
+  }
 }

@@ -46,6 +46,21 @@ export interface TokenRecord {
   lastUsedAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** The signing key of a JWT-format token; null for opaque tokens. */
+  signingKid: string | null;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  /** The public key as a JWK (JSON text), as served in the JWKS. */
+  publicJwk: string;
+  /** The PKCS#8 private key, sealed. */
+  privateSealed: string;
+  createdAt: number;
+  /** When a newer key replaced it; null for the current key. */
+  retiredAt: number | null;
+  /** The latest `exp` (ms) of any token it signed: it stays published until then. */
+  maxTokenExpiration: number | null;
 }
 
 /** Who is calling: the instance (sk_ key) or one machine (its ak_ key). */

@@ -30,10 +30,14 @@ export interface ListTokensInput {
   offset: number;
 }
 
-/** Signs JWT-format tokens; provided by the JWT module when signing keys exist. */
-export interface JwtIssuer {
+/** JWT-format tokens: signing, and verification back to the stored record. */
+export interface JwtCodec {
   sign(record: TokenRecord, claims: Record<string, unknown> | null): Promise<string>;
+  verify(value: string): Promise<TokenRecord>;
 }
+
+/** Three base64url segments: the compact JWS shape the SDKs use to tell JWTs apart. */
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
 const sealContext = (tokenId: string) => `m2m_token:${tokenId}`;
 const machineKeyRequired = () =>
@@ -43,6 +47,19 @@ const machineKeyRequired = () =>
     'The provided Machine Secret Key is invalid. Make sure that your Machine Secret Key is correct.',
     'Creating an M2M token requires the secret key (ak_…) of the machine that will own the token.',
   );
+
+/** Claims the server sets in a JWT; custom claims may not use them (DESIGN decision 3). */
+export const RESERVED_JWT_CLAIMS: ReadonlySet<string> = new Set([
+  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'scopes', 'azp', 'sid', 'act', 'cat',
+]);
+
+function checkCustomClaims(claims: Record<string, unknown> | null): void {
+  for (const name of Object.keys(claims ?? {})) {
+    if (RESERVED_JWT_CLAIMS.has(name)) {
+      throw invalidParam('claims', `The claim \`${name}\` is reserved and set by the server; choose another name.`);
+    }
+  }
+}
 
 export const isExpired = (record: TokenRecord, now: number) => record.expiration !== null && record.expiration <= now;
 
@@ -56,7 +73,7 @@ export class TokenService {
     private readonly store: Store,
     private readonly keyring: Keyring,
     private readonly usage: TokenUsageRecorder,
-    private readonly jwt: JwtIssuer | null = null,
+    private readonly jwt: JwtCodec | null = null,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -102,9 +119,11 @@ export class TokenService {
       lastUsedAt: null,
       createdAt: now,
       updatedAt: now,
+      signingKid: null,
     };
     if (input.format === 'jwt') {
       if (!this.jwt) throw invalidParam('token_format', 'This server does not issue JWT-format tokens.');
+      checkCustomClaims(input.claims);
       const token = await this.jwt.sign(record, input.claims);
       await this.store.insertToken(record);
       return { record, token };
@@ -118,6 +137,7 @@ export class TokenService {
 
   /** Verifies a bearer value of either format for `principal`. */
   async verify(principal: Principal, value: string): Promise<TokenRecord> {
+    if (this.jwt && JWT_SHAPE.test(value)) return this.#admit(principal, await this.jwt.verify(value));
     return this.verifyOpaque(principal, value);
   }
 
@@ -172,6 +192,14 @@ export class TokenService {
       offset: input.offset,
     });
     return { total: page.total, rows: page.rows.map((r) => this.withPendingUse(r)) };
+  }
+
+  /** IDs of revoked, unexpired JWTs; a machine sees only those it could have received. */
+  async revokedJwtIds(principal: Principal): Promise<string[]> {
+    const revoked = await this.store.revokedJwts(this.now());
+    return revoked
+      .filter((t) => principal.kind === 'instance' || t.scopes.includes(principal.machineId))
+      .map((t) => t.id);
   }
 
   /** The record as callers should see it, including a last use not yet written. */

@@ -6,6 +6,7 @@ import { registerMachineRoutes } from './routes/machines.js';
 import { registerTokenRoutes } from './routes/m2m-tokens.js';
 import { RouteTable, type RouteConfig, type RouteDeps } from './routes/route.js';
 import { registerSystemRoutes } from './routes/system.js';
+import { registerJwtRoutes } from './routes/jwt-keys.js';
 import { validationItem, validatorCompiler } from './validation.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -65,6 +66,7 @@ export function buildApp({ deps, logLevel, isReady }: AppOptions): FastifyInstan
   registerMachineRoutes(routes, deps);
   registerTokenRoutes(routes, deps, '');
   registerTokenRoutes(routes, deps, '/v1');
+  registerJwtRoutes(routes, deps);
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';

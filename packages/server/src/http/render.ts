@@ -4,7 +4,7 @@ import type { MachineWithScopes } from '../domain/machines.js';
 
 /** Domain records to the Backend API's snake_case JSON (spec section 1). */
 export class Renderer {
-  constructor(private readonly instanceId: string) {}
+  constructor(readonly instanceId: string) {}
 
   nestedMachine(m: MachineRecord) {
     return {

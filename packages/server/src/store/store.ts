@@ -1,4 +1,4 @@
-import type { MachineKeyRecord, MachineRecord, ScopeRecord, TokenRecord } from '../domain/records.js';
+import type { MachineKeyRecord, MachineRecord, ScopeRecord, SigningKeyRecord, TokenRecord } from '../domain/records.js';
 
 export type MachineOrderField = 'name' | 'created_at';
 
@@ -68,6 +68,10 @@ export interface Store {
    */
   rotateMachineKey(machineId: string, next: MachineKeyRecord, previousExpiresAt: number): Promise<boolean>;
 
+  /**
+   * Inserts a token. For a JWT (`signingKid` set) it also raises that signing key's
+   * `maxTokenExpiration`, in the same transaction.
+   */
   insertToken(token: TokenRecord): Promise<void>;
   findTokenByHash(secretHash: string): Promise<TokenRecord | null>;
   getToken(id: string): Promise<TokenRecord | null>;
@@ -87,6 +91,18 @@ export interface Store {
   listTokens(query: TokenListQuery): Promise<Page<TokenRecord>>;
   /** Records `last_used_at` for a batch of tokens in one write. */
   recordTokenUse(uses: ReadonlyArray<{ id: string; at: number }>): Promise<void>;
+
+  /** Revoked JWT-format tokens that expire after `now`, ordered by ID. */
+  revokedJwts(now: number): Promise<Array<{ id: string; scopes: string[] }>>;
+
+  /** All signing keys, newest first. */
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  /** Inserts `candidate` as the current key unless a current key exists; returns the current key. */
+  ensureSigningKey(candidate: SigningKeyRecord): Promise<SigningKeyRecord>;
+  /** Retires the current key at `next.createdAt` and makes `next` current. */
+  rotateSigningKey(next: SigningKeyRecord): Promise<void>;
+  /** Deletes retired keys whose last token expired before `before`. */
+  pruneSigningKeys(before: number): Promise<number>;
 
   close(): Promise<void>;
 }

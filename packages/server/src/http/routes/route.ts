@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HTTP
 import type { Authenticator } from '../auth.js';
 import type { MachineService } from '../../domain/machines.js';
 import type { TokenService } from '../../domain/tokens.js';
+import type { SigningKeys } from '../../domain/signing-keys.js';
 import type { Renderer } from '../render.js';
 
 export interface RouteDeps {
@@ -9,6 +10,7 @@ export interface RouteDeps {
   machines: MachineService;
   tokens: TokenService;
   render: Renderer;
+  signingKeys: SigningKeys;
   now: () => number;
 }
 

@@ -54,4 +54,20 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
       CREATE INDEX m2m_tokens_by_machine ON m2m_tokens (machine_id, created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'JWT signing keys and revocable JWT records',
+    sql: `
+      CREATE TABLE signing_keys (
+        kid                  TEXT PRIMARY KEY,
+        public_jwk           TEXT NOT NULL,
+        private_sealed       TEXT NOT NULL,
+        created_at           INTEGER NOT NULL,
+        retired_at           INTEGER,
+        max_token_expiration INTEGER
+      );
+      ALTER TABLE m2m_tokens ADD COLUMN signing_kid TEXT;
+      CREATE INDEX m2m_tokens_revoked_jwts ON m2m_tokens (expiration) WHERE format = 'jwt' AND revoked = 1;
+    `,
+  },
 ];

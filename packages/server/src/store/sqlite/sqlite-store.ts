@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { MachineKeyRecord, MachineRecord, ScopeRecord, TokenRecord } from '../../domain/records.js';
+import type { MachineKeyRecord, MachineRecord, ScopeRecord, SigningKeyRecord, TokenRecord } from '../../domain/records.js';
 import type { AddScopeResult, MachineListQuery, Page, Store, TokenListQuery } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -37,6 +37,15 @@ interface TokenRow {
   last_used_at: number | null;
   created_at: number;
   updated_at: number;
+  signing_kid: string | null;
+}
+interface SigningKeyRow {
+  kid: string;
+  public_jwk: string;
+  private_sealed: string;
+  created_at: number;
+  retired_at: number | null;
+  max_token_expiration: number | null;
 }
 
 const toMachine = (r: MachineRow): MachineRecord => ({
@@ -68,6 +77,15 @@ const toToken = (r: TokenRow): TokenRecord => ({
   lastUsedAt: r.last_used_at,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  signingKid: r.signing_kid,
+});
+const toSigningKey = (r: SigningKeyRow): SigningKeyRecord => ({
+  kid: r.kid,
+  publicJwk: r.public_jwk,
+  privateSealed: r.private_sealed,
+  createdAt: r.created_at,
+  retiredAt: r.retired_at,
+  maxTokenExpiration: r.max_token_expiration,
 });
 
 const isForeignKeyViolation = (error: unknown) =>
@@ -81,6 +99,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #stmt;
+  readonly #insertTokenTx: (t: TokenRecord) => void;
   readonly #listMachineStatements = new Map<string, { rows: Database.Statement; count: Database.Statement }>();
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
@@ -124,8 +143,26 @@ export class SqliteStore implements Store {
       deleteScope: db.prepare('DELETE FROM machine_scopes WHERE from_machine_id = ? AND to_machine_id = ?'),
       insertToken: db.prepare(
         `INSERT INTO m2m_tokens (id, machine_id, format, secret_hash, secret_sealed, scopes, claims, revoked,
-           revocation_reason, expiration, last_used_at, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           revocation_reason, expiration, last_used_at, created_at, updated_at, signing_kid)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      raiseKeyExpiration: db.prepare(
+        `UPDATE signing_keys SET max_token_expiration = max(coalesce(max_token_expiration, 0), ?) WHERE kid = ?`,
+      ),
+      revokedJwts: db.prepare<[number], { id: string; scopes: string }>(
+        `SELECT id, scopes FROM m2m_tokens WHERE format = 'jwt' AND revoked = 1 AND expiration > ? ORDER BY id`,
+      ),
+      listSigningKeys: db.prepare<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC'),
+      currentSigningKey: db.prepare<[], SigningKeyRow>(
+        'SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1',
+      ),
+      insertSigningKey: db.prepare(
+        `INSERT INTO signing_keys (kid, public_jwk, private_sealed, created_at, retired_at, max_token_expiration)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      retireSigningKeys: db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
+      pruneSigningKeys: db.prepare(
+        `DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND coalesce(max_token_expiration, retired_at) < ?`,
       ),
       tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE secret_hash = ?'),
       tokenById: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE id = ?'),
@@ -154,6 +191,10 @@ export class SqliteStore implements Store {
          WHERE id = ?`,
       ),
     };
+    this.#insertTokenTx = this.#db.transaction((t: TokenRecord) => {
+      this.#insertTokenRow(t);
+      if (t.signingKid !== null) this.#stmt.raiseKeyExpiration.run(t.expiration, t.signingKid);
+    });
   }
 
   async getOrInitMeta(key: string, init: () => string): Promise<string> {
@@ -289,6 +330,11 @@ export class SqliteStore implements Store {
   }
 
   async insertToken(t: TokenRecord): Promise<void> {
+    this.#insertTokenTx(t);
+  }
+
+
+  #insertTokenRow(t: TokenRecord): void {
     this.#stmt.insertToken.run(
       t.id,
       t.machineId,
@@ -303,6 +349,7 @@ export class SqliteStore implements Store {
       t.lastUsedAt,
       t.createdAt,
       t.updatedAt,
+      t.signingKid,
     );
   }
 
@@ -343,6 +390,41 @@ export class SqliteStore implements Store {
       for (const use of uses) this.#stmt.touchToken.run(use.at, use.at, use.id);
     });
     touchAll();
+  }
+
+  async revokedJwts(now: number): Promise<Array<{ id: string; scopes: string[] }>> {
+    return this.#stmt.revokedJwts.all(now).map((r) => ({ id: r.id, scopes: JSON.parse(r.scopes) as string[] }));
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return this.#stmt.listSigningKeys.all().map(toSigningKey);
+  }
+
+  async ensureSigningKey(candidate: SigningKeyRecord): Promise<SigningKeyRecord> {
+    const ensure = this.#db.transaction(() => {
+      const current = this.#stmt.currentSigningKey.get();
+      if (current) return toSigningKey(current);
+      this.#insertSigningKey(candidate);
+      return candidate;
+    });
+    return ensure.immediate();
+  }
+
+  async rotateSigningKey(next: SigningKeyRecord): Promise<void> {
+    this.#db
+      .transaction(() => {
+        this.#stmt.retireSigningKeys.run(next.createdAt);
+        this.#insertSigningKey(next);
+      })
+      .immediate();
+  }
+
+  #insertSigningKey(k: SigningKeyRecord): void {
+    this.#stmt.insertSigningKey.run(k.kid, k.publicJwk, k.privateSealed, k.createdAt, k.retiredAt, k.maxTokenExpiration);
+  }
+
+  async pruneSigningKeys(before: number): Promise<number> {
+    return this.#stmt.pruneSigningKeys.run(before).changes;
   }
 
   async close(): Promise<void> {

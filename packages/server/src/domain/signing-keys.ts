@@ -1,0 +1,120 @@
+import type { KeyObject } from 'node:crypto';
+import type { Keyring } from '../crypto/keyring.js';
+import { generateSigningKey, privateKeyFromPem, publicKeyFromJwk, type PublicJwk } from '../crypto/signing.js';
+import type { Store } from '../store/store.js';
+import type { SigningKeyRecord } from './records.js';
+
+/** How long a retired key stays published after the last token it signed expired (clock skew). */
+const PUBLISH_MARGIN_MS = 5 * 60 * 1000;
+/** Retired keys are deleted a day after their last token expired. */
+const PRUNE_AFTER_MS = 24 * 60 * 60 * 1000;
+/** Another process may rotate; re-read the key list at most this often. */
+const REFRESH_EVERY_MS = 1000;
+
+const sealContext = (kid: string) => `signing_key:${kid}`;
+
+interface KnownKey {
+  record: SigningKeyRecord;
+  jwk: PublicJwk;
+  publicKey: KeyObject;
+}
+
+/**
+ * The instance's JWT signing keys: one current key signs, retired keys stay published in
+ * the JWKS until every token they signed has expired, so rotation never breaks a token.
+ */
+export class SigningKeys {
+  #known = new Map<string, KnownKey>();
+  #current: { kid: string; privateKey: KeyObject } | null = null;
+  #loadedAt = 0;
+  #loading: Promise<void> | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly keyring: Keyring,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Creates the first key if the instance has none (safe when several processes start at once). */
+  async init(): Promise<void> {
+    const existing = await this.store.listSigningKeys();
+    if (!existing.some((k) => k.retiredAt === null)) await this.store.ensureSigningKey(await this.#newRecord());
+    await this.#reload();
+  }
+
+  async #newRecord(): Promise<SigningKeyRecord> {
+    const generated = await generateSigningKey();
+    return {
+      kid: generated.kid,
+      publicJwk: JSON.stringify(generated.publicJwk),
+      privateSealed: this.keyring.seal(generated.privatePkcs8, sealContext(generated.kid)),
+      createdAt: this.now(),
+      retiredAt: null,
+      maxTokenExpiration: null,
+    };
+  }
+
+  /** Makes a new current key; the previous one stays published until its tokens expire. */
+  async rotate(): Promise<SigningKeyRecord> {
+    const next = await this.#newRecord();
+    await this.store.rotateSigningKey(next);
+    await this.store.pruneSigningKeys(this.now() - PRUNE_AFTER_MS);
+    await this.#reload();
+    return next;
+  }
+
+  async current(): Promise<{ kid: string; privateKey: KeyObject }> {
+    await this.#refreshIfStale();
+    if (!this.#current) throw new Error('No current signing key');
+    return this.#current;
+  }
+
+  /** The public key for `kid`, re-reading the store (at most once a second) when unknown. */
+  async publicKey(kid: string): Promise<KeyObject | null> {
+    const known = this.#known.get(kid);
+    if (known) return known.publicKey;
+    await this.#refreshIfStale();
+    return this.#known.get(kid)?.publicKey ?? null;
+  }
+
+  /** Keys to publish: the current one and retired ones whose tokens may still be live. */
+  async jwks(): Promise<{ keys: PublicJwk[] }> {
+    await this.#refreshIfStale();
+    const now = this.now();
+    const keys = [...this.#known.values()]
+      .filter(({ record }) => {
+        if (record.retiredAt === null) return true;
+        return (record.maxTokenExpiration ?? record.retiredAt) + PUBLISH_MARGIN_MS > now;
+      })
+      .map((k) => k.jwk);
+    return { keys };
+  }
+
+  async #refreshIfStale(): Promise<void> {
+    if (this.now() - this.#loadedAt >= REFRESH_EVERY_MS) await this.#reload();
+  }
+
+  async #reload(): Promise<void> {
+    this.#loading ??= (async () => {
+      try {
+        const records = await this.store.listSigningKeys();
+        const known = new Map<string, KnownKey>();
+        for (const record of records) {
+          const jwk = JSON.parse(record.publicJwk) as PublicJwk;
+          known.set(record.kid, this.#known.get(record.kid) ?? { record, jwk, publicKey: publicKeyFromJwk(jwk) });
+          known.get(record.kid)!.record = record;
+        }
+        const currentRecord = records.find((r) => r.retiredAt === null) ?? null;
+        if (currentRecord && currentRecord.kid !== this.#current?.kid) {
+          const pem = this.keyring.open(currentRecord.privateSealed, sealContext(currentRecord.kid));
+          this.#current = { kid: currentRecord.kid, privateKey: privateKeyFromPem(pem) };
+        }
+        this.#known = known;
+        this.#loadedAt = this.now();
+      } finally {
+        this.#loading = null;
+      }
+    })();
+    return this.#loading;
+  }
+}

@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import { ConfigError, type ServerConfig } from './config.js';
+import { Keyring } from './crypto/keyring.js';
+import { newInstanceId } from './domain/ids.js';
+import { ensureDataDir, loadInstanceSecretKey, loadMasterKey } from './secrets-on-disk.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/store.js';
+
+export const SQLITE_FILE = 'tessera.db';
+const KEY_CHECK = 'tessera master key check';
+
+export interface OpenInstance {
+  store: Store;
+  keyring: Keyring;
+  instanceId: string;
+  instanceKey: { key: string; generatedFile: string | null };
+}
+
+/**
+ * Refuses a master key that did not write this database: otherwise every secret would
+ * silently fail to verify or decrypt.
+ */
+async function checkMasterKey(store: Store, keyring: Keyring): Promise<void> {
+  const sealed = await store.getOrInitMeta('master_key_check', () => keyring.seal(KEY_CHECK, 'key_check'));
+  try {
+    if (keyring.open(sealed, 'key_check') === KEY_CHECK) return;
+  } catch {
+    // fall through to the error below
+  }
+  throw new ConfigError('The master key does not match this database (TESSERA_MASTER_KEY or master.key changed).');
+}
+
+/** The data dir, keys and store of an instance, checked and ready (for the server and the CLI). */
+export async function openInstance(config: ServerConfig): Promise<OpenInstance> {
+  ensureDataDir(config.dataDir);
+  const keyring = new Keyring(loadMasterKey(config.dataDir, config.masterKey));
+  const instanceKey = loadInstanceSecretKey(config.dataDir, config.secretKey);
+  const store: Store = new SqliteStore(join(config.dataDir, SQLITE_FILE), { synchronous: config.sqliteSynchronous });
+  try {
+    await checkMasterKey(store, keyring);
+    const instanceId = await store.getOrInitMeta('instance_id', newInstanceId);
+    return { store, keyring, instanceId, instanceKey };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
