@@ -3,6 +3,7 @@ import { startServer } from './server.js';
 import { openInstance } from './instance.js';
 import { SigningKeys } from './domain/signing-keys.js';
 import { publicKeyPem, type PublicJwk } from './crypto/signing.js';
+import { StoreUnavailableError } from './store/store.js';
 
 const USAGE = `Usage: tessera <command> [options]
 
@@ -12,9 +13,11 @@ Commands:
     --port <port>        Port to listen on (env TESSERA_PORT, default 7600)
     --data-dir <dir>     Where the database and key files live (env TESSERA_DATA_DIR, default ./.tessera)
     --public-url <url>   URL clients use to reach this server; JWTs carry it as iss (env TESSERA_PUBLIC_URL)
+    --database-url <url> postgres://… selects PostgreSQL, shared by several instances (env DATABASE_URL);
+                         without it the store is SQLite in the data dir. Pool size: env TESSERA_PG_POOL_SIZE (10)
   keys rotate  Make a new JWT signing key; the previous one stays in the JWKS until its tokens expire
   keys public  Print the current JWT public key as PEM (for networkless verification with jwtKey)
-    --data-dir <dir>     As for serve
+    --data-dir <dir>, --database-url <url>   As for serve
   help       Show this text
 
 Environment: TESSERA_SECRET_KEY, TESSERA_MASTER_KEY, TESSERA_LOG_LEVEL, TESSERA_SQLITE_SYNCHRONOUS (see README).
@@ -93,6 +96,11 @@ export async function main(argv: string[]): Promise<void> {
     if (error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`tessera: ${(error as Error).message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    if (error instanceof StoreUnavailableError) {
+      process.stderr.write(`tessera: cannot reach the database (${error.reason}); is PostgreSQL running at the --database-url?\n`);
+      process.exitCode = 1;
       return;
     }
     if ((error as { code?: string }).code === 'EADDRINUSE') {

@@ -13,6 +13,10 @@ export interface ServerConfig {
   publicUrl?: string | undefined;
   logLevel: string;
   sqliteSynchronous: 'NORMAL' | 'FULL';
+  /** `postgres://…` selects the PostgreSQL store (several processes may share it); absent: SQLite in dataDir. */
+  databaseUrl?: string | undefined;
+  /** Most PostgreSQL connections this process opens (default 10). */
+  pgPoolSize?: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -30,6 +34,7 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       'public-url': { type: 'string' },
+      'database-url': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -45,6 +50,12 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`TESSERA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const sync = (env.TESSERA_SQLITE_SYNCHRONOUS ?? 'NORMAL').toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') throw new ConfigError('TESSERA_SQLITE_SYNCHRONOUS must be NORMAL or FULL');
+  const databaseUrl = parseDatabaseUrl(values['database-url'] ?? env.TESSERA_DATABASE_URL ?? env.DATABASE_URL);
+  const poolText = env.TESSERA_PG_POOL_SIZE ?? '10';
+  const pgPoolSize = Number(poolText);
+  if (!/^\d+$/.test(poolText) || pgPoolSize < 1 || pgPoolSize > 1000) {
+    throw new ConfigError('TESSERA_PG_POOL_SIZE must be a whole number from 1 to 1000');
+  }
   return {
     host: values.host ?? env.TESSERA_HOST ?? '127.0.0.1',
     port,
@@ -54,7 +65,24 @@ export function resolveServeConfig(argv: string[], env: NodeJS.ProcessEnv): Serv
     publicUrl: parsePublicUrl(values['public-url'] ?? env.TESSERA_PUBLIC_URL),
     logLevel,
     sqliteSynchronous: sync,
+    databaseUrl,
+    pgPoolSize,
   };
+}
+
+/** Only PostgreSQL URLs; the text is never echoed back, since it may carry a password. */
+function parseDatabaseUrl(text: string | undefined): string | undefined {
+  if (!text) return undefined;
+  let protocol: string;
+  try {
+    protocol = new URL(text).protocol;
+  } catch {
+    throw new ConfigError('The database URL is not a valid URL (expected postgres://user:password@host:port/database)');
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new ConfigError('The database URL must start with postgres:// or postgresql://');
+  }
+  return text;
 }
 
 function parsePublicUrl(text: string | undefined): string | undefined {

@@ -3,6 +3,7 @@ import { ConfigError, type ServerConfig } from './config.js';
 import { Keyring } from './crypto/keyring.js';
 import { newInstanceId } from './domain/ids.js';
 import { ensureDataDir, loadInstanceSecretKey, loadMasterKey } from './secrets-on-disk.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -30,12 +31,24 @@ async function checkMasterKey(store: Store, keyring: Keyring): Promise<void> {
   throw new ConfigError('The master key does not match this database (TESSERA_MASTER_KEY or master.key changed).');
 }
 
+/** One JSON log line (the server's log format) when a pooled database connection fails. */
+function logConnectionError(logLevel: string, reason: string): void {
+  if (logLevel === 'silent' || logLevel === 'fatal' || logLevel === 'error') return;
+  const line = { level: 40, time: Date.now(), pid: process.pid, reason, msg: 'database connection lost; the pool reconnects' };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
+}
+
 /** The data dir, keys and store of an instance, checked and ready (for the server and the CLI). */
 export async function openInstance(config: ServerConfig): Promise<OpenInstance> {
   ensureDataDir(config.dataDir);
   const keyring = new Keyring(loadMasterKey(config.dataDir, config.masterKey));
   const instanceKey = loadInstanceSecretKey(config.dataDir, config.secretKey);
-  const store: Store = new SqliteStore(join(config.dataDir, SQLITE_FILE), { synchronous: config.sqliteSynchronous });
+  const store: Store = config.databaseUrl
+    ? await PostgresStore.open(config.databaseUrl, {
+        poolSize: config.pgPoolSize,
+        onConnectionError: (reason) => logConnectionError(config.logLevel, reason),
+      })
+    : new SqliteStore(join(config.dataDir, SQLITE_FILE), { synchronous: config.sqliteSynchronous });
   try {
     await checkMasterKey(store, keyring);
     const instanceId = await store.getOrInitMeta('instance_id', newInstanceId);

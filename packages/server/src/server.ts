@@ -40,7 +40,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     signingKeys,
     now,
   };
-  const app = buildApp({ deps, logLevel: config.logLevel, isReady: () => ready });
+  const app = buildApp({ deps, logLevel: config.logLevel, isReady: () => ready, ping: () => store.ping() });
   usage.start();
   await app.listen({ host: config.host, port: config.port });
   ready = true;

@@ -15,3 +15,16 @@ function sortKeys(value: unknown): unknown {
   }
   return value;
 }
+
+/** Nesting depth of a JSON value, computed without recursion (a hostile body cannot blow the stack). */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  while (pending.length > 0) {
+    const [current, depth] = pending.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return deepest;
+}

@@ -24,8 +24,9 @@ export class JwtTokens implements JwtCodec {
   /** Signs `record` and fixes its expiry and key; the caller stores it. */
   async sign(record: TokenRecord, claims: Record<string, unknown> | null): Promise<string> {
     const { kid, privateKey } = await this.keys.current();
+    // JWT times are whole seconds: exp is exactly the lifetime after iat.
     const iat = Math.floor(record.createdAt / 1000);
-    const exp = Math.ceil(record.expiration! / 1000);
+    const exp = iat + Math.round((record.expiration! - record.createdAt) / 1000);
     record.expiration = exp * 1000;
     record.signingKid = kid;
     const payload: Record<string, unknown> = { ...claims };

@@ -10,4 +10,6 @@ export const LIMITS = {
   tokensPageMax: 100,
   pageDefault: 10,
   revocationReasonMax: 1000,
+  offsetMax: 2_147_483_647,
+  claimsDepthMax: 32,
 } as const;

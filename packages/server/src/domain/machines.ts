@@ -132,7 +132,8 @@ export class MachineService {
   async deleteScope(fromId: string, toId: string): Promise<MachineScopeResult> {
     await this.#require(fromId);
     if (!isMachineId(toId) || !(await this.store.removeScope(fromId, toId))) {
-      throw new TesseraError('not_found', 'resource_not_found', 'not found', `Machine ${fromId} has no scope for ${toId}.`);
+      const target = isMachineId(toId) ? toId : 'the given machine';
+      throw new TesseraError('not_found', 'resource_not_found', 'not found', `Machine ${fromId} has no scope for ${target}.`);
     }
     return { fromMachineId: fromId, toMachineId: toId, createdAt: this.now() };
   }

@@ -2,7 +2,7 @@ import type { Keyring } from '../crypto/keyring.js';
 import { constantTimeEqual } from '../crypto/keyring.js';
 import { isWellFormedSecret, mintSecret, SECRET_PREFIX } from '../crypto/secrets.js';
 import type { Page, Store } from '../store/store.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, jsonDepth } from './canonical-json.js';
 import { invalidParam, machineNotFound, notFound, TesseraError, tokenNotFound } from './errors.js';
 import { isMachineId, isTokenId, newTokenId } from './ids.js';
 import { LIMITS } from './limits.js';
@@ -88,6 +88,9 @@ export class TokenService {
         'min_remaining_ttl_seconds',
         `min_remaining_ttl_seconds must be less than the token's lifetime (${lifetime} seconds).`,
       );
+    }
+    if (input.claims !== null && jsonDepth(input.claims) > LIMITS.claimsDepthMax) {
+      throw invalidParam('claims', `Claims may nest at most ${LIMITS.claimsDepthMax} levels deep.`);
     }
     const scopes = ((await this.store.scopedMachinesOf([machine.id])).get(machine.id) ?? []).map((m) => m.id).sort();
     const claimsJson = input.claims === null ? null : canonicalJson(input.claims);

@@ -1,6 +1,7 @@
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { TesseraError } from '../domain/errors.js';
+import { StoreUnavailableError } from '../store/store.js';
 import { errorItem, HttpError, sendError, statusOf } from './envelope.js';
 import { registerMachineRoutes } from './routes/machines.js';
 import { registerTokenRoutes } from './routes/m2m-tokens.js';
@@ -15,12 +16,16 @@ export interface AppOptions {
   deps: RouteDeps;
   logLevel: string;
   isReady: () => boolean;
+  /** A cheap database round trip for /healthz; throws StoreUnavailableError when unreachable. */
+  ping?: (() => Promise<void>) | undefined;
 }
 
 /** The Backend API as a Fastify instance: routes, JSON parsing, the error envelope, access log. */
-export function buildApp({ deps, logLevel, isReady }: AppOptions): FastifyInstance {
+export function buildApp({ deps, logLevel, isReady, ping }: AppOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: BODY_LIMIT_BYTES,
+    // Over-long IDs must reach our handlers (a clean 404), not the router's own 414.
+    maxParamLength: 2048,
     genReqId: () => randomBytes(12).toString('hex'),
     // Fastify's own request lines would log URLs; ours (onResponse below) logs the route pattern only.
     logController: new LogController({ disableRequestLogging: true }),
@@ -33,6 +38,8 @@ export function buildApp({ deps, logLevel, isReady }: AppOptions): FastifyInstan
   });
   app.setValidatorCompiler(validatorCompiler);
 
+  // JSON is the only body we read; anything else is a 415 before any handler runs.
+  app.removeAllContentTypeParsers();
   // An empty body with a JSON content type (the published SDK sends one on DELETE) is no body.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, raw, done) => {
@@ -61,8 +68,8 @@ export function buildApp({ deps, logLevel, isReady }: AppOptions): FastifyInstan
     );
   });
 
-  const routes = new RouteTable(app);
-  registerSystemRoutes(routes, deps, isReady);
+  const routes = new RouteTable(app, deps.auth);
+  registerSystemRoutes(routes, deps, isReady, ping);
   registerMachineRoutes(routes, deps);
   registerTokenRoutes(routes, deps, '');
   registerTokenRoutes(routes, deps, '/v1');
@@ -93,6 +100,16 @@ function handleError(error: unknown, request: FastifyRequest, reply: FastifyRepl
   }
   if (error instanceof HttpError) {
     return sendError(reply, error.status, errorItem(error.code, error.message, error.longMessage, error.paramName));
+  }
+  if (error instanceof StoreUnavailableError) {
+    // An outage, not a fault: fail fast, let the client retry; the pool reconnects by itself.
+    request.log.warn({ reason: error.reason }, 'database unavailable');
+    reply.header('retry-after', '1');
+    return sendError(
+      reply,
+      503,
+      errorItem('database_unavailable', 'Service unavailable', 'The database is unavailable; retry the request shortly.'),
+    );
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {

@@ -57,13 +57,6 @@ export class Authenticator {
     return principal;
   }
 
-  /** The calling machine's ID; only a machine key is accepted. */
-  async requireMachine(request: FastifyRequest): Promise<string> {
-    const principal = await this.require(request, 'machine');
-    if (principal.kind !== 'machine') throw badMachineKey();
-    return principal.machineId;
-  }
-
   async #resolve(key: string | null): Promise<Principal> {
     if (key === null) throw missingCredential();
     if (key.startsWith('sk_')) {

@@ -28,12 +28,30 @@ export interface Page<T> {
 export type AddScopeResult = 'created' | 'duplicate' | 'limit' | 'missing_from' | 'missing_to';
 
 /**
+ * The store cannot reach its database (connection refused or lost, server restarting,
+ * timeout). Transient: the HTTP layer answers 503 and the caller retries. The message is
+ * generic and safe to show; `reason` is a short code (an errno or SQLSTATE), never a secret.
+ */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super('The database is unavailable', options);
+  }
+}
+
+/**
  * Persistence for Tessera. Implementations store and fetch; they never decide who may do
  * what (that is the domain's job). Every method that changes several rows does so in one
  * transaction; a method that reports failure has changed nothing.
  */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+
+  /** A cheap round trip to the database; throws StoreUnavailableError when it is unreachable. */
+  ping(): Promise<void>;
 
   /** Returns the stored value for `key`, storing `init()` first if there is none. */
   getOrInitMeta(key: string, init: () => string): Promise<string>;

@@ -6,13 +6,14 @@ const JWKS_CACHE_CONTROL = 'public, max-age=300, stale-while-revalidate=60';
 
 /** Public keys, signing-key rotation, and what a verifying SDK needs to apply our rules locally. */
 export function registerJwtRoutes(routes: RouteTable, deps: RouteDeps): void {
-  const { auth, signingKeys, tokens, now } = deps;
+  const { signingKeys, tokens, now } = deps;
 
   // Public keys are public: any credential or none (DESIGN decision 4).
   for (const url of ['/v1/jwks', '/.well-known/jwks.json']) {
     routes.add({
       method: 'GET',
       url,
+      credential: 'none',
       validationStatus: 400,
       handler: async (_request, reply) => {
         reply.header('cache-control', JWKS_CACHE_CONTROL);
@@ -24,9 +25,9 @@ export function registerJwtRoutes(routes: RouteTable, deps: RouteDeps): void {
   routes.add({
     method: 'POST',
     url: '/v1/jwks/rotate',
+    credential: 'instance',
     validationStatus: 400,
-    handler: async (request, reply) => {
-      await auth.require(request, 'instance');
+    handler: async (_request, reply) => {
       const next = await signingKeys.rotate();
       return sendJson(reply, 200, { object: 'signing_key', kid: next.kid, created_at: next.createdAt });
     },
@@ -36,10 +37,12 @@ export function registerJwtRoutes(routes: RouteTable, deps: RouteDeps): void {
   routes.add({
     method: 'GET',
     url: '/v1/machine_identity',
+    credential: 'machine',
     validationStatus: 400,
     handler: async (request, reply) => {
-      const machineId = await auth.requireMachine(request);
-      return sendJson(reply, 200, { object: 'machine_identity', machine_id: machineId, instance_id: deps.render.instanceId });
+      const { principal } = request;
+      if (principal.kind !== 'machine') throw new Error('unreachable: the route takes machine keys only');
+      return sendJson(reply, 200, { object: 'machine_identity', machine_id: principal.machineId, instance_id: deps.render.instanceId });
     },
   });
 
@@ -47,9 +50,10 @@ export function registerJwtRoutes(routes: RouteTable, deps: RouteDeps): void {
   routes.add({
     method: 'GET',
     url: '/v1/jwt_revocations',
+    credential: 'instance_or_machine',
     validationStatus: 400,
     handler: async (request, reply) => {
-      const principal = await auth.require(request, 'instance_or_machine');
+      const { principal } = request;
       const at = now();
       const ids = await tokens.revokedJwtIds(principal);
       return sendJson(reply, 200, { object: 'jwt_revocation_list', ids, generated_at: at });

@@ -25,7 +25,7 @@ const listQuery = {
     revoked: { type: 'boolean', default: false },
     expired: { type: 'boolean', default: false },
     limit: { type: 'integer', minimum: 1, maximum: LIMITS.tokensPageMax, default: LIMITS.pageDefault },
-    offset: { type: 'integer', minimum: 0, default: 0 },
+    offset: { type: 'integer', minimum: 0, maximum: LIMITS.offsetMax, default: 0 },
   },
 } as const;
 
@@ -49,16 +49,17 @@ type Body<T> = FastifyRequest<{ Body: T }>;
 
 /** `/m2m_tokens…`, registered at the root (as @clerk/backend calls it) and under `/v1`. */
 export function registerTokenRoutes(routes: RouteTable, deps: RouteDeps, prefix: '' | '/v1'): void {
-  const { auth, tokens, render, now } = deps;
+  const { tokens, render, now } = deps;
   const base = `${prefix}/m2m_tokens`;
 
   routes.add({
     method: 'POST',
     url: base,
+    credential: 'machine',
     validationStatus: 400,
     schema: { body: createBody },
     handler: async (request, reply) => {
-      const principal = await auth.require(request, 'machine');
+      const { principal } = request;
       const body = (
         request as Body<{
           token_format?: TokenFormat | null;
@@ -80,10 +81,11 @@ export function registerTokenRoutes(routes: RouteTable, deps: RouteDeps, prefix:
   routes.add({
     method: 'GET',
     url: base,
+    credential: 'instance_or_machine',
     validationStatus: 400,
     schema: { querystring: listQuery },
     handler: async (request, reply) => {
-      const principal = await auth.require(request, 'instance_or_machine');
+      const { principal } = request;
       const q = request.query as { subject: string; revoked: boolean; expired: boolean; limit: number; offset: number };
       const page = await tokens.list(principal, {
         subject: q.subject,
@@ -100,10 +102,11 @@ export function registerTokenRoutes(routes: RouteTable, deps: RouteDeps, prefix:
   routes.add({
     method: 'POST',
     url: `${base}/:m2m_token_id/revoke`,
+    credential: 'instance_or_machine',
     validationStatus: 400,
     schema: { body: revokeBody },
     handler: async (request, reply) => {
-      const principal = await auth.require(request, 'instance_or_machine');
+      const { principal } = request;
       const body = (request as Body<{ revocation_reason?: string | null }>).body;
       const record = await tokens.revoke(principal, param(request, 'm2m_token_id'), body.revocation_reason ?? null);
       return sendJson(reply, 200, render.token(record, now()));
@@ -113,10 +116,11 @@ export function registerTokenRoutes(routes: RouteTable, deps: RouteDeps, prefix:
   routes.add({
     method: 'POST',
     url: `${base}/verify`,
+    credential: 'instance_or_machine',
     validationStatus: 400,
     schema: { body: verifyBody },
     handler: async (request, reply) => {
-      const principal = await auth.require(request, 'instance_or_machine');
+      const { principal } = request;
       const { token, secret } = (request as Body<{ token?: string; secret?: string }>).body;
       if (token !== undefined && secret !== undefined && token !== secret) {
         throw invalidParam('token', 'Send the token in `token` (or, for older clients, `secret`), not two different values.');

@@ -11,7 +11,7 @@ const listQuery = {
   additionalProperties: false,
   properties: {
     limit: { type: 'integer', minimum: 1, maximum: LIMITS.machinesPageMax, default: LIMITS.pageDefault },
-    offset: { type: 'integer', minimum: 0, default: 0 },
+    offset: { type: 'integer', minimum: 0, maximum: LIMITS.offsetMax, default: 0 },
     query: { type: 'string', maxLength: LIMITS.machineNameMax },
     order_by: { type: 'string', pattern: '^[+-]?(name|created_at)$', default: '-created_at' },
   },
@@ -56,17 +56,16 @@ type Body<T> = FastifyRequest<{ Body: T }>;
 
 /** `/v1/machines…`: instance key only; malformed requests answer 422 (spec 2.2). */
 export function registerMachineRoutes(routes: RouteTable, deps: RouteDeps): void {
-  const { auth, machines, render } = deps;
+  const { machines, render } = deps;
   const base = '/v1/machines';
-  const instanceOnly = (request: FastifyRequest) => auth.require(request, 'instance');
 
   routes.add({
     method: 'GET',
     url: base,
+    credential: 'instance',
     validationStatus: 422,
     schema: { querystring: listQuery },
     handler: async (request, reply) => {
-      await instanceOnly(request);
       const q = request.query as { limit: number; offset: number; query?: string; order_by: string };
       const page = await machines.list({
         limit: q.limit,
@@ -82,10 +81,10 @@ export function registerMachineRoutes(routes: RouteTable, deps: RouteDeps): void
   routes.add({
     method: 'POST',
     url: base,
+    credential: 'instance',
     validationStatus: 422,
     schema: { body: createBody },
     handler: async (request, reply) => {
-      await instanceOnly(request);
       const body = (request as Body<{ name: string; scoped_machines?: string[] | null; default_token_ttl?: number | null }>).body;
       const created = await machines.create({
         name: body.name,
@@ -99,9 +98,9 @@ export function registerMachineRoutes(routes: RouteTable, deps: RouteDeps): void
   routes.add({
     method: 'GET',
     url: `${base}/:machine_id`,
+    credential: 'instance',
     validationStatus: 422,
     handler: async (request, reply) => {
-      await instanceOnly(request);
       return sendJson(reply, 200, render.machine(await machines.get(param(request, 'machine_id'))));
     },
   });
@@ -109,10 +108,10 @@ export function registerMachineRoutes(routes: RouteTable, deps: RouteDeps): void
   routes.add({
     method: 'PATCH',
     url: `${base}/:machine_id`,
+    credential: 'instance',
     validationStatus: 422,
     schema: { body: updateBody },
     handler: async (request, reply) => {
-      await instanceOnly(request);
       const body = (request as Body<{ name?: string; default_token_ttl?: number | null }>).body;
       const updated = await machines.update(param(request, 'machine_id'), {
         name: body.name,
@@ -125,9 +124,9 @@ export function registerMachineRoutes(routes: RouteTable, deps: RouteDeps): void
   routes.add({
     method: 'DELETE',
     url: `${base}/:machine_id`,
+    credential: 'instance',
     validationStatus: 422,
     handler: async (request, reply) => {
-      await instanceOnly(request);
       const id = param(request, 'machine_id');
       await machines.delete(id);
       return sendJson(reply, 200, { object: 'machine', id, deleted: true });
@@ -137,9 +136,9 @@ export function registerMachineRoutes(routes: RouteTable, deps: RouteDeps): void
   routes.add({
     method: 'GET',
     url: `${base}/:machine_id/secret_key`,
+    credential: 'instance',
     validationStatus: 422,
     handler: async (request, reply) => {
-      await instanceOnly(request);
       const secret = await machines.secretKey(param(request, 'machine_id'));
       return sendJson(reply, 200, { object: 'machine_secret_key', secret });
     },
@@ -148,10 +147,10 @@ export function registerMachineRoutes(routes: RouteTable, deps: RouteDeps): void
   routes.add({
     method: 'POST',
     url: `${base}/:machine_id/secret_key/rotate`,
+    credential: 'instance',
     validationStatus: 422,
     schema: { body: rotateBody },
     handler: async (request, reply) => {
-      await instanceOnly(request);
       const body = (request as Body<{ previous_token_ttl: number }>).body;
       const secret = await machines.rotateSecretKey(param(request, 'machine_id'), body.previous_token_ttl);
       return sendJson(reply, 200, { object: 'machine_secret_key', secret });
@@ -161,10 +160,10 @@ export function registerMachineRoutes(routes: RouteTable, deps: RouteDeps): void
   routes.add({
     method: 'POST',
     url: `${base}/:machine_id/scopes`,
+    credential: 'instance',
     validationStatus: 422,
     schema: { body: scopeBody },
     handler: async (request, reply) => {
-      await instanceOnly(request);
       const body = (request as Body<{ to_machine_id: string }>).body;
       const scope = await machines.createScope(param(request, 'machine_id'), body.to_machine_id);
       return sendJson(reply, 200, {
@@ -179,9 +178,9 @@ export function registerMachineRoutes(routes: RouteTable, deps: RouteDeps): void
   routes.add({
     method: 'DELETE',
     url: `${base}/:machine_id/scopes/:other_machine_id`,
+    credential: 'instance',
     validationStatus: 422,
     handler: async (request, reply) => {
-      await instanceOnly(request);
       const scope = await machines.deleteScope(param(request, 'machine_id'), param(request, 'other_machine_id'));
       return sendJson(reply, 200, {
         object: 'machine_scope',

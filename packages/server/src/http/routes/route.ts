@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HTTPMethods } from 'fastify';
-import type { Authenticator } from '../auth.js';
+import type { Authenticator, Credential } from '../auth.js';
+import type { Principal } from '../../domain/records.js';
 import type { MachineService } from '../../domain/machines.js';
 import type { TokenService } from '../../domain/tokens.js';
 import type { SigningKeys } from '../../domain/signing-keys.js';
@@ -19,9 +20,18 @@ export interface RouteConfig {
   validationStatus: 400 | 422;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling; set before the body is read, on routes that take a credential. */
+    principal: Principal;
+  }
+}
+
 export interface RouteDefinition {
   method: HTTPMethods;
   url: string;
+  /** Checked first, before the body is parsed or validated: a bad credential is always a 401. */
+  credential: Credential | 'none';
   validationStatus: 400 | 422;
   schema?: FastifySchema;
   handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -31,11 +41,32 @@ export interface RouteDefinition {
 export class RouteTable {
   readonly #patterns: Array<{ method: string; regex: RegExp }> = [];
 
-  constructor(private readonly app: FastifyInstance) {}
+  constructor(
+    private readonly app: FastifyInstance,
+    private readonly auth: Authenticator,
+  ) {
+    app.decorateRequest('principal', null as never);
+  }
 
   add(def: RouteDefinition): void {
     const config: RouteConfig = { validationStatus: def.validationStatus };
-    this.app.route({ method: def.method, url: def.url, schema: def.schema ?? {}, config, handler: def.handler });
+    const { credential } = def;
+    const auth = this.auth;
+    this.app.route({
+      method: def.method,
+      url: def.url,
+      schema: def.schema ?? {},
+      config,
+      onRequest:
+        credential === 'none'
+          ? []
+          : [
+              async (request: FastifyRequest) => {
+                request.principal = await auth.require(request, credential);
+              },
+            ],
+      handler: def.handler,
+    });
     const source = def.url.replace(/:[^/]+/g, '[^/]+');
     this.#patterns.push({ method: String(def.method), regex: new RegExp(`^${source}$`) });
   }

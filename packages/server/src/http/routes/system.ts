@@ -2,13 +2,20 @@ import { TesseraError } from '../../domain/errors.js';
 import { sendJson } from '../envelope.js';
 import type { RouteDeps, RouteTable } from './route.js';
 
-export function registerSystemRoutes(routes: RouteTable, deps: RouteDeps, isReady: () => boolean): void {
+export function registerSystemRoutes(
+  routes: RouteTable,
+  deps: RouteDeps,
+  isReady: () => boolean,
+  ping?: () => Promise<void>,
+): void {
   routes.add({
     method: 'GET',
     url: '/healthz',
+    credential: 'none',
     validationStatus: 400,
     handler: async (_request, reply) => {
       if (!isReady()) throw new TesseraError('unavailable', 'not_ready', 'Not ready', 'The server is starting or stopping.');
+      await ping?.(); // an unreachable database answers 503 database_unavailable
       return sendJson(reply, 200, { status: 'ok' });
     },
   });
@@ -25,9 +32,9 @@ export function registerSystemRoutes(routes: RouteTable, deps: RouteDeps, isRead
       routes.add({
         method: 'POST',
         url: `${prefix}${path}`,
+        credential: 'instance_or_machine',
         validationStatus: 400,
-        handler: async (request) => {
-          await deps.auth.require(request, 'instance_or_machine');
+        handler: async () => {
           throw new TesseraError('not_found', code, 'not found', `This server does not issue ${what}.`);
         },
       });

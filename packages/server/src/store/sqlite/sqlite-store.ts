@@ -197,6 +197,10 @@ export class SqliteStore implements Store {
     });
   }
 
+  async ping(): Promise<void> {
+    this.#db.prepare('SELECT 1').get();
+  }
+
   async getOrInitMeta(key: string, init: () => string): Promise<string> {
     const existing = this.#stmt.getMeta.get(key);
     if (existing) return existing.value;
