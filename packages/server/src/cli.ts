@@ -39,7 +39,9 @@ async function keys(argv: string[]): Promise<void> {
       process.stdout.write(`New signing key ${next.kid}; running servers pick it up within a second.\n`);
     } else {
       const current = (await store.listSigningKeys()).find((k) => k.retiredAt === null)!;
-      process.stdout.write(`# kid ${current.kid}\n${publicKeyPem(JSON.parse(current.publicJwk) as PublicJwk)}`);
+      // Only the PEM on stdout, so `tessera keys public > key.pem` (or $(…)) is usable as jwtKey.
+      process.stderr.write(`# kid ${current.kid}\n`);
+      process.stdout.write(publicKeyPem(JSON.parse(current.publicJwk) as PublicJwk));
     }
   } finally {
     await store.close();

@@ -12,6 +12,7 @@ const PRUNE_AFTER_MS = 24 * 60 * 60 * 1000;
 const REFRESH_EVERY_MS = 1000;
 
 const sealContext = (kid: string) => `signing_key:${kid}`;
+const KID_SHAPE = /^key_[0-9A-Za-z]{24}$/;
 
 interface KnownKey {
   record: SigningKeyRecord;
@@ -69,11 +70,15 @@ export class SigningKeys {
     return this.#current;
   }
 
-  /** The public key for `kid`, re-reading the store (at most once a second) when unknown. */
+  /**
+   * The public key for `kid`. An unknown but well-formed kid re-reads the store at once
+   * (another process may have just rotated): one indexed read, like an opaque verify.
+   */
   async publicKey(kid: string): Promise<KeyObject | null> {
     const known = this.#known.get(kid);
     if (known) return known.publicKey;
-    await this.#refreshIfStale();
+    if (!KID_SHAPE.test(kid)) return null;
+    await this.#reload(true);
     return this.#known.get(kid)?.publicKey ?? null;
   }
 
@@ -94,7 +99,9 @@ export class SigningKeys {
     if (this.now() - this.#loadedAt >= REFRESH_EVERY_MS) await this.#reload();
   }
 
-  async #reload(): Promise<void> {
+  /** Re-reads the key list; `fresh` waits out a read already running and starts a new one. */
+  async #reload(fresh = false): Promise<void> {
+    if (fresh && this.#loading) await this.#loading.catch(() => {});
     this.#loading ??= (async () => {
       try {
         const records = await this.store.listSigningKeys();

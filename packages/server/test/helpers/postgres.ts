@@ -1,8 +1,13 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { mintSecret } from '../../src/crypto/secrets.js';
+import { apiClient, type Call } from './api.js';
 
 /** This machine's PostgreSQL server (trust auth for user postgres), as CI and DESIGN.md say. */
 export const PG_HOST = '127.0.0.1';
@@ -11,12 +16,12 @@ const ADMIN_URL = `postgres://postgres@${PG_HOST}:${PG_PORT}/postgres`;
 
 const run = promisify(execFile);
 
-async function adminQuery(sql: string): Promise<void> {
+async function adminQuery(sql: string): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 5000 });
   client.on('error', () => {});
   await client.connect();
   try {
-    await client.query(sql);
+    return await client.query(sql);
   } finally {
     await client.end().catch(() => {});
   }
@@ -49,6 +54,12 @@ export async function postgresAnswers(): Promise<boolean> {
   }
 }
 
+/** When the PostgreSQL server process started (changes on every restart). */
+export async function postmasterStartTime(): Promise<string> {
+  const result = await adminQuery('SELECT pg_postmaster_start_time()::text AS started');
+  return result.rows[0].started as string;
+}
+
 /** The installed cluster versions (`/etc/postgresql/<version>/main`). */
 function clusterVersions(): string[] {
   try {
@@ -75,3 +86,117 @@ export async function ensurePostgresRunning(): Promise<void> {
   }
   throw new Error('PostgreSQL did not come up on 127.0.0.1:5432');
 }
+
+// ---------------------------------------------------------------------------------------
+// Several real `tessera serve` processes over one PostgreSQL database.
+
+const CLI = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url));
+
+export interface TesseraProcess {
+  child: ChildProcess;
+  url: string;
+  call: Call;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code, or the signal name, once the process has ended. */
+  exited: Promise<number | string>;
+  /** True until the process has exited. */
+  alive(): boolean;
+}
+
+export interface Cluster {
+  db: TestDatabase;
+  /** The shared instance secret key (sk_test_…). */
+  sk: string;
+  /** The shared master key. */
+  masterKey: string;
+  instances: TesseraProcess[];
+  /** Starts one more process on the same database and keys. */
+  spawn(): Promise<TesseraProcess>;
+  /** SIGTERM to every live process, then drops the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `count` server processes (`tessera serve --port 0 --database-url …`) sharing one fresh
+ * database and, through the environment, one master key and one instance key.
+ */
+export async function startCluster(count: number): Promise<Cluster> {
+  const db = await createTestDatabase();
+  const sk = mintSecret('sk_test_');
+  const masterKey = randomBytes(32).toString('base64url');
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-cluster-'));
+  const processes: TesseraProcess[] = [];
+  const spawnOne = async () => {
+    const instance = await spawnTessera(['--database-url', db.url, '--data-dir', dataDir], {
+      TESSERA_SECRET_KEY: sk,
+      TESSERA_MASTER_KEY: masterKey,
+      TESSERA_LOG_LEVEL: 'warn',
+      TESSERA_PG_POOL_SIZE: '4',
+    });
+    processes.push(instance);
+    return instance;
+  };
+  try {
+    // All at once: migrations and the first signing key must cope with concurrent starts.
+    await Promise.all(Array.from({ length: count }, spawnOne));
+  } catch (error) {
+    for (const p of processes) p.child.kill('SIGKILL');
+    await db.drop().catch(() => {});
+    throw error;
+  }
+  return {
+    db,
+    sk,
+    masterKey,
+    instances: [...processes],
+    spawn: spawnOne,
+    async stop() {
+      await Promise.all(
+        processes.map(async (p) => {
+          if (!p.alive()) return;
+          p.child.kill('SIGTERM');
+          await p.exited;
+        }),
+      );
+      rmSync(dataDir, { recursive: true, force: true });
+      await db.drop();
+    },
+  };
+}
+
+async function spawnTessera(args: string[], env: Record<string, string>): Promise<TesseraProcess> {
+  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  let exitedYet = false;
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | string>((resolve) =>
+    child.on('exit', (code, signal) => {
+      exitedYet = true;
+      resolve(code ?? signal ?? 'unknown');
+    }),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`tessera did not start:\n${output}`)), 30_000);
+    const check = () => {
+      const match = /Tessera listening on (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`tessera exited with ${code} before listening:\n${output}`));
+    });
+  });
+  return { child, url, call: apiClient(url), output: () => output, exited, alive: () => !exitedYet };
+}
+
+/** A line of a Node stack trace (`    at fn (file:line:col)`). */
+export const STACK_TRACE_LINE = /^\s+at .+:\d+:\d+\)?$/m;

@@ -8,7 +8,7 @@ export interface PostgresStoreOptions {
   poolSize?: number | undefined;
   /** How long to wait for a connection, new or from a busy pool, before failing (default 2000 ms). */
   connectTimeoutMs?: number | undefined;
-  /** Server-side `statement_timeout` of every query (default 5000 ms). */
+  /** Server-side `statement_timeout` of every query, lock waits included (default 5000 ms). */
   statementTimeoutMs?: number | undefined;
   /**
    * Told when a pooled connection fails outside a request (the server restarted, the network
@@ -296,7 +296,6 @@ function connectionConfig(url: string, options: PostgresStoreOptions): pg.Client
     // The client gives up a little after the server would have: covers a server that
     // stopped answering without closing the connection.
     query_timeout: statementTimeout + 2000,
-    lock_timeout: statementTimeout,
     // A transaction left open (never, by this code) cannot hold locks for long.
     idle_in_transaction_session_timeout: 10_000,
     keepAlive: true,
@@ -325,7 +324,7 @@ export class PostgresStore implements Store {
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const config = connectionConfig(url, options);
     // Migrations may wait for another process's lock and may run long: no statement timeout.
-    const migrator = new pg.Client({ ...config, statement_timeout: 0, query_timeout: 0, lock_timeout: 0 });
+    const migrator = new pg.Client({ ...config, statement_timeout: 0, query_timeout: 0 });
     migrator.on('error', () => {}); // a dropped connection fails the pending query instead
     try {
       await migrator.connect();
