@@ -56,7 +56,8 @@ export function createClerkClient(options: ClerkClientOptions = {}): ClerkClient
     m2m,
     m2mTokens: new SeedM2MTokensApi(m2m),
     machines: new MachineApi(requester, resolved.secretKey),
-    authenticateRequest: (request, requestOptions) =>
-      authenticateRequest(m2m, credentials, request, requestOptions) as Promise<never>,
+    // The runtime follows the same rules the RequestState<A> type encodes.
+    authenticateRequest: <const A extends AcceptsToken = 'session_token'>(request: Request, requestOptions?: AuthenticateRequestOptions<A>) =>
+      authenticateRequest(m2m, credentials, request, requestOptions) as Promise<unknown> as Promise<RequestState<A>>,
   };
 }

@@ -1,17 +1,24 @@
 import { DEFAULT_API_URL, DEFAULT_API_VERSION, DEFAULT_USER_AGENT, DEFAULTS } from '../constants.js';
 import { readEnv } from '../runtime/env.js';
 
+/**
+ * Options of `createClerkClient`. A key, URL or PEM that is not given (undefined or '') is
+ * read from the environment; `null` means "none", without looking at the environment.
+ */
 export interface ClerkClientOptions {
   /** Instance secret key (`sk_…`). Env: CLERK_SECRET_KEY. */
-  secretKey?: string | undefined;
-  /** This machine's secret key (`ak_…`). Env: CLERK_MACHINE_SECRET_KEY. */
-  machineSecretKey?: string | undefined;
+  secretKey?: string | null | undefined;
+  /**
+   * This machine's secret key (`ak_…`). Env: CLERK_MACHINE_SECRET_KEY. When set, the M2M
+   * token API uses it in preference to `secretKey`, as @clerk/backend does.
+   */
+  machineSecretKey?: string | null | undefined;
   /** Base URL of the Tessera server, without version. Env: TESSERA_API_URL, then CLERK_API_URL; default http://127.0.0.1:7600. */
-  apiUrl?: string | undefined;
+  apiUrl?: string | null | undefined;
   /** Path segment of versioned routes. Default `v1`. */
   apiVersion?: string | undefined;
   /** PEM public key for networkless JWT verification. Env: CLERK_JWT_KEY. */
-  jwtKey?: string | undefined;
+  jwtKey?: string | null | undefined;
   userAgent?: string | undefined;
   /** Budget for one API call, retries included. Default 5000 ms. */
   timeoutInMs?: number | undefined;
@@ -53,7 +60,18 @@ export interface ResolvedOptions {
   fetch: typeof fetch;
 }
 
-const given = (value: string | undefined) => (value === undefined || value === '' ? undefined : value);
+const given = (value: string | null | undefined) => (value === null || value === '' ? undefined : value);
+
+/** The option if given, `undefined` if explicitly null, else the first environment variable set. */
+function fromEnv(value: string | null | undefined, ...names: string[]): string | undefined {
+  if (value === null) return undefined;
+  if (value !== undefined && value !== '') return value;
+  for (const name of names) {
+    const found = readEnv(name);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
 
 /** Options over environment over defaults; the environment is read now, at client creation. */
 export function resolveOptions(options: ClerkClientOptions = {}): ResolvedOptions {
@@ -61,11 +79,11 @@ export function resolveOptions(options: ClerkClientOptions = {}): ResolvedOption
   const fetchImpl = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
   if (!fetchImpl) throw new Error('No fetch implementation in this runtime: pass `fetch` in the options.');
   return {
-    secretKey: given(options.secretKey) ?? readEnv('CLERK_SECRET_KEY'),
-    machineSecretKey: given(options.machineSecretKey) ?? readEnv('CLERK_MACHINE_SECRET_KEY'),
-    apiUrl: given(options.apiUrl) ?? readEnv('TESSERA_API_URL') ?? readEnv('CLERK_API_URL') ?? DEFAULT_API_URL,
+    secretKey: fromEnv(options.secretKey, 'CLERK_SECRET_KEY'),
+    machineSecretKey: fromEnv(options.machineSecretKey, 'CLERK_MACHINE_SECRET_KEY'),
+    apiUrl: fromEnv(options.apiUrl, 'TESSERA_API_URL', 'CLERK_API_URL') ?? DEFAULT_API_URL,
     apiVersion: given(options.apiVersion) ?? DEFAULT_API_VERSION,
-    jwtKey: given(options.jwtKey) ?? readEnv('CLERK_JWT_KEY'),
+    jwtKey: fromEnv(options.jwtKey, 'CLERK_JWT_KEY'),
     userAgent: given(options.userAgent) ?? DEFAULT_USER_AGENT,
     timeoutInMs: options.timeoutInMs ?? DEFAULTS.timeoutInMs,
     maxRetries: options.maxRetries ?? DEFAULTS.maxRetries,

@@ -1,4 +1,8 @@
-import { unexpectedError } from '../errors/machine-token-verification-error.js';
+import {
+  MachineTokenVerificationError,
+  MachineTokenVerificationErrorCode,
+  unexpectedError,
+} from '../errors/machine-token-verification-error.js';
 import { RemoteValuesByKey, type RemoteValueOptions } from './remote-value.js';
 
 export interface RevocationOptions extends RemoteValueOptions {
@@ -36,6 +40,8 @@ export class RevocationList {
     try {
       return (await list.get(this.options.ttlInMs)).value.has(tokenId);
     } catch (error) {
+      // A refused credential is a configuration fault, not an outage: no stale answers for it.
+      if (error instanceof MachineTokenVerificationError && error.code === MachineTokenVerificationErrorCode.InvalidSecretKey) throw error;
       const stale = list.current;
       if (stale && list.age() <= this.options.maxAgeInMs) return stale.value.has(tokenId);
       throw unexpectedError(

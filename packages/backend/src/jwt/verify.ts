@@ -11,7 +11,7 @@ import {
 import { toVerificationError } from '../errors/to-verification-error.js';
 import { ALLOWED_ALGORITHMS, isAllowedAlgorithm, type AllowedAlgorithm } from './algorithms.js';
 import { audienceOf, checkClaims } from './claims.js';
-import { decodeUnverified } from './decode.js';
+import { decodeUnverified, type DecodedJwt } from './decode.js';
 import { JwksCache, parseJwks } from './jwks-cache.js';
 import { MachineIdentity, parseMachineIdentity } from './machine-identity.js';
 import { PemKey } from './pem-key.js';
@@ -88,8 +88,7 @@ export class M2MJwtVerifier {
     );
   }
 
-  async verify(token: string, options: M2MJwtVerifyOptions): Promise<M2MToken> {
-    const decoded = decodeUnverified(token);
+  async verify(token: string, options: M2MJwtVerifyOptions, decoded: DecodedJwt | null = decodeUnverified(token)): Promise<M2MToken> {
     if (!decoded) throw tokenInvalid('The token is not a decodable JWT.');
     const { header } = decoded;
     // Checked before any key lookup: a session or template JWT never costs a JWKS fetch.
@@ -121,16 +120,21 @@ export class M2MJwtVerifier {
     return m2mTokenFromJwt(claims);
   }
 
-  #key(alg: AllowedAlgorithm, kid: string | undefined, jwtKey: string | undefined): Promise<CryptoKey> {
-    if (jwtKey) return this.#pemKey(jwtKey).get(alg).catch((error: unknown) => {
-      throw new MachineTokenVerificationError({
-        code: Code.TokenVerificationFailed,
-        message: 'The configured jwtKey (CLERK_JWT_KEY) is not a valid RSA public key in PEM form.',
-        action: 'Set CLERK_JWT_KEY to the PEM public key the Tessera server signs with.',
-        cause: error,
-      });
-    });
-    if (!kid) return Promise.reject(verificationFailed('JWT has no key ID (kid) to look up in the JWKS.'));
+  /** The PEM key when one is configured (no network), else the JWKS key named by `kid`. */
+  async #key(alg: AllowedAlgorithm, kid: string | undefined, jwtKey: string | undefined): Promise<CryptoKey> {
+    if (jwtKey) {
+      try {
+        return await this.#pemKey(jwtKey).get(alg);
+      } catch (error) {
+        throw new MachineTokenVerificationError({
+          code: Code.TokenVerificationFailed,
+          message: 'The configured jwtKey (CLERK_JWT_KEY) is not a valid RSA public key in PEM form.',
+          action: 'Set CLERK_JWT_KEY to the PEM public key the Tessera server signs with.',
+          cause: error,
+        });
+      }
+    }
+    if (!kid) throw verificationFailed('JWT has no key ID (kid) to look up in the JWKS.');
     return this.#jwks.getKey(kid, alg);
   }
 

@@ -1,12 +1,12 @@
 import type { M2MTokenApi } from '../api/endpoints/m2m-token-api.js';
 import { mergeCredentials, type Credentials } from '../client/credentials.js';
 import { JWT_CATEGORY } from '../constants.js';
+import { MachineTokenVerificationErrorCode } from '../errors/machine-token-verification-error.js';
 import { toVerificationError } from '../errors/to-verification-error.js';
 import { bearerToken } from './bearer.js';
 import { classifyToken, type ClassifiedToken } from './classify.js';
 import { AuthErrorReason, signedIn, signedOut, type RequestState, type SignedInState, type SignedOutState } from './request-state.js';
 import { isMachineTokenType, TokenType, type AcceptsToken, type MachineTokenType } from './token-types.js';
-import { MachineTokenVerificationErrorCode } from '../errors/machine-token-verification-error.js';
 
 export interface AuthenticateRequestOptions<A extends AcceptsToken = AcceptsToken> {
   /** Which token types this route accepts. Default `'session_token'`, as in @clerk/backend (always signed out on Tessera). */
@@ -65,20 +65,21 @@ export async function authenticateRequest(
     return signedOut(single, AuthErrorReason.TokenTypeMismatch);
   }
   if (!isMachineTokenType(classified.type)) return sessionOutcome(classified);
-  return verifyMachineToken(m2m, credentials, token, classified.type);
+  return verifyMachineToken(m2m, credentials, token, classified);
 }
 
 async function verifyMachineToken(
   m2m: M2MTokenApi,
   credentials: Credentials,
   token: string,
-  type: MachineTokenType,
+  classified: ClassifiedToken,
 ): Promise<SignedInState | SignedOutState> {
+  const type = classified.type as MachineTokenType;
   if (type !== TokenType.M2MToken) {
     return signedOut(type, MachineTokenVerificationErrorCode.TokenInvalid, `${NOT_ISSUED[type]} (code=token-invalid, status=n/a)`);
   }
   try {
-    return signedIn(token, await m2m.verifyWith(token, credentials));
+    return signedIn(token, await m2m.verifyWith(token, credentials, classified));
   } catch (error) {
     const failure = toVerificationError(error, 'Machine token verification', 'Machine token not found');
     return signedOut(type, failure.code, failure.getFullMessage());

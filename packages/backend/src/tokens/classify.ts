@@ -26,8 +26,3 @@ export function classifyToken(token: string): ClassifiedToken {
   return { type: TokenType.SessionToken, jwt };
 }
 
-/** True for an M2M token in JWT form (verified locally rather than by the server). */
-export const isM2MJwt = (token: string) => {
-  const classified = classifyToken(token);
-  return classified.type === TokenType.M2MToken && classified.jwt !== null;
-};

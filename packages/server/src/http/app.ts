@@ -25,7 +25,7 @@ export function buildApp({ deps, logLevel, isReady, ping }: AppOptions): Fastify
   const app = Fastify({
     bodyLimit: BODY_LIMIT_BYTES,
     // Over-long IDs must reach our handlers (a clean 404), not the router's own 414.
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     genReqId: () => randomBytes(12).toString('hex'),
     // Fastify's own request lines would log URLs; ours (onResponse below) logs the route pattern only.
     logController: new LogController({ disableRequestLogging: true }),

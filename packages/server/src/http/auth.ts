@@ -30,6 +30,12 @@ const badMachineKey = () =>
     'The provided Machine Secret Key is invalid. Make sure that your Machine Secret Key is correct.',
     'The machine secret key (ak_…) is unknown, malformed, or was rotated out and its grace period has ended.',
   );
+const machineKeyRequired = () =>
+  unauthenticated(
+    'machine_secret_key_invalid',
+    'The provided Machine Secret Key is invalid. Make sure that your Machine Secret Key is correct.',
+    'This endpoint requires a machine secret key (ak_…): tokens are minted by the machine that owns them, not by the instance key.',
+  );
 const instanceKeyRequired = () =>
   unauthenticated(
     'clerk_key_invalid',
@@ -53,7 +59,7 @@ export class Authenticator {
   async require(request: FastifyRequest, credential: Credential): Promise<Principal> {
     const principal = await this.#resolve(bearerOf(request.headers.authorization));
     if (credential === 'instance' && principal.kind !== 'instance') throw instanceKeyRequired();
-    if (credential === 'machine' && principal.kind !== 'machine') throw badMachineKey();
+    if (credential === 'machine' && principal.kind !== 'machine') throw machineKeyRequired();
     return principal;
   }
 

@@ -91,6 +91,8 @@ export interface Store {
    * `maxTokenExpiration`, in the same transaction.
    */
   insertToken(token: TokenRecord): Promise<void>;
+  /** Inserts many tokens as `insertToken` does, all in one transaction: all or none. */
+  insertTokens(tokens: readonly TokenRecord[]): Promise<void>;
   findTokenByHash(secretHash: string): Promise<TokenRecord | null>;
   getToken(id: string): Promise<TokenRecord | null>;
   /**

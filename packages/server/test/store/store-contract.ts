@@ -176,6 +176,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await store.getToken(`mt_${'f'.repeat(32)}`)).toBeNull();
     });
 
+    it('inserts a batch of tokens all together, or none when one of them clashes', async () => {
+      const { machine: m } = await addMachine();
+      const batch = [token(m.id), token(m.id), token(m.id)];
+      await store.insertTokens(batch);
+      for (const t of batch) expect(await store.getToken(t.id)).toEqual(t);
+      const fresh = token(m.id);
+      const clash = { ...token(m.id), secretHash: batch[0]!.secretHash };
+      await expect(store.insertTokens([fresh, clash])).rejects.toThrow();
+      expect(await store.getToken(fresh.id)).toBeNull();
+    });
+
     it('finds a reusable token only with equal scopes and claims, live and long enough', async () => {
       const { machine: m } = await addMachine();
       const live = token(m.id, { scopes: ['mch_x'], claimsJson: '{"a":1}', expiration: 50_000 });

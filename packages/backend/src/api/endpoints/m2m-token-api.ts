@@ -1,7 +1,7 @@
 import type { Credentials } from '../../client/credentials.js';
 import { mergeCredentials } from '../../client/credentials.js';
 import type { M2MJwtVerifier } from '../../jwt/verify.js';
-import { isM2MJwt } from '../../tokens/classify.js';
+import { classifyToken, type ClassifiedToken } from '../../tokens/classify.js';
 import type { ApiRequest, Requester } from '../http/requester.js';
 import { resourceId } from '../http/url.js';
 import { deserialize, type PaginatedResourceResponse } from '../resources/deserializer.js';
@@ -82,25 +82,28 @@ export class M2MTokenApi {
    * An M2M JWT is verified locally (throws `MachineTokenVerificationError`); an opaque
    * token by the server (throws `TesseraAPIResponseError`, 404 when it is not usable).
    */
-  verify(params: VerifyM2MTokenParams): Promise<M2MToken> {
+  async verify(params: VerifyM2MTokenParams): Promise<M2MToken> {
     return this.verifyWith(params.token, mergeCredentials(this.credentials, { machineSecretKey: params.machineSecretKey }));
   }
 
   /** @deprecated @clerk/backend 2.9–2.x name of `verify`. */
-  verifyToken(params: VerifyM2MTokenParams): Promise<M2MToken> {
+  async verifyToken(params: VerifyM2MTokenParams): Promise<M2MToken> {
     return this.verify(params);
   }
 
   async list(params: ListM2MTokensParams): Promise<PaginatedResourceResponse<M2MToken[]>> {
+    // The machine key travels in the header, never in the query.
     const { machineSecretKey, ...query } = params;
-    return (await this.#send({ method: 'GET', path: '/m2m_tokens', bearer: this.#bearer(machineSecretKey), query, retry: true })) as PaginatedResourceResponse<
-      M2MToken[]
-    >;
+    const page = await this.#send({ method: 'GET', path: '/m2m_tokens', bearer: this.#bearer(machineSecretKey), query, retry: true });
+    return page as PaginatedResourceResponse<M2MToken[]>;
   }
 
-  /** Verification with fully resolved credentials; `authenticateRequest` passes its own. */
-  async verifyWith(token: string, credentials: Credentials): Promise<M2MToken> {
-    if (isM2MJwt(token)) return this.jwt.verify(token, credentials);
+  /**
+   * Verification with fully resolved credentials; `authenticateRequest` passes its own,
+   * and the token it already classified (decoding a JWT once per request, not three times).
+   */
+  async verifyWith(token: string, credentials: Credentials, classified: ClassifiedToken = classifyToken(token)): Promise<M2MToken> {
+    if (classified.type === 'm2m_token' && classified.jwt) return this.jwt.verify(token, credentials, classified.jwt);
     return (await this.#send({
       method: 'POST',
       path: '/m2m_tokens/verify',

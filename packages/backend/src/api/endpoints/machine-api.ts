@@ -40,33 +40,33 @@ export class MachineApi {
     private readonly secretKey: string | undefined,
   ) {}
 
-  get(machineId: string): Promise<Machine> {
+  async get(machineId: string): Promise<Machine> {
     return this.#send({ method: 'GET', path: `/machines/${resourceId(machineId)}` }) as Promise<Machine>;
   }
 
-  list(params: ListMachinesParams = {}): Promise<PaginatedResourceResponse<Machine[]>> {
+  async list(params: ListMachinesParams = {}): Promise<PaginatedResourceResponse<Machine[]>> {
     return this.#send({ method: 'GET', path: '/machines', query: { ...params } }) as Promise<PaginatedResourceResponse<Machine[]>>;
   }
 
-  create(params: CreateMachineParams): Promise<Machine> {
+  async create(params: CreateMachineParams): Promise<Machine> {
     return this.#send({ method: 'POST', path: '/machines', body: { ...params } }) as Promise<Machine>;
   }
 
   /** Only the fields given change. */
-  update(params: UpdateMachineParams): Promise<Machine> {
+  async update(params: UpdateMachineParams): Promise<Machine> {
     const { machineId, ...body } = params;
     return this.#send({ method: 'PATCH', path: `/machines/${resourceId(machineId)}`, body }) as Promise<Machine>;
   }
 
-  delete(machineId: string): Promise<DeletedObject> {
+  async delete(machineId: string): Promise<DeletedObject> {
     return this.#send({ method: 'DELETE', path: `/machines/${resourceId(machineId)}` }) as Promise<DeletedObject>;
   }
 
-  getSecretKey(machineId: string): Promise<MachineSecretKey> {
+  async getSecretKey(machineId: string): Promise<MachineSecretKey> {
     return this.#send({ method: 'GET', path: `/machines/${resourceId(machineId)}/secret_key` }) as Promise<MachineSecretKey>;
   }
 
-  rotateSecretKey(params: RotateMachineSecretKeyParams): Promise<MachineSecretKey> {
+  async rotateSecretKey(params: RotateMachineSecretKeyParams): Promise<MachineSecretKey> {
     const { machineId, previousTokenTtl } = params;
     return this.#send({
       method: 'POST',
@@ -76,12 +76,12 @@ export class MachineApi {
   }
 
   /** Lets `machineId` send tokens to `toMachineId`. */
-  createScope(machineId: string, toMachineId: string): Promise<MachineScope> {
+  async createScope(machineId: string, toMachineId: string): Promise<MachineScope> {
     return this.#send({ method: 'POST', path: `/machines/${resourceId(machineId)}/scopes`, body: { toMachineId } }) as Promise<MachineScope>;
   }
 
   /** Returns the removed scope with `deleted: true` (not a `DeletedObject`, which would lose both IDs). */
-  deleteScope(machineId: string, otherMachineId: string): Promise<MachineScope> {
+  async deleteScope(machineId: string, otherMachineId: string): Promise<MachineScope> {
     return this.#send({
       method: 'DELETE',
       path: `/machines/${resourceId(machineId)}/scopes/${resourceId(otherMachineId)}`,

@@ -26,10 +26,7 @@ export function deserialize(payload: unknown): unknown {
   if (list && typeof payload.total_count === 'number') {
     return { data: list.map(deserialize), totalCount: payload.total_count } satisfies PaginatedResourceResponse<unknown[]>;
   }
-  switch (payload.object) {
-    case ObjectType.MachineScope:
-      return MachineScope.fromJSON(payload as unknown as MachineScopeJSON);
-  }
+  if (payload.object === ObjectType.MachineScope) return MachineScope.fromJSON(payload as unknown as MachineScopeJSON);
   if ('deleted' in payload && 'object' in payload) return DeletedObject.fromJSON(payload as unknown as DeletedObjectJSON);
   switch (payload.object) {
     case ObjectType.Machine:

@@ -551,6 +551,15 @@ export class PostgresStore implements Store {
     });
   }
 
+  async insertTokens(tokens: readonly TokenRecord[]): Promise<void> {
+    await this.#tx(async (query) => {
+      for (const t of tokens) {
+        await query(SQL.insertToken, tokenValues(t));
+        if (t.signingKid !== null) await query(SQL.raiseKeyExpiration, [t.expiration, t.signingKid]);
+      }
+    });
+  }
+
   async findTokenByHash(secretHash: string): Promise<TokenRecord | null> {
     const row = (await this.#query<TokenRow>(SQL.tokenByHash, [secretHash])).rows[0];
     return row ? toToken(row) : null;

@@ -100,6 +100,8 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #stmt;
   readonly #insertTokenTx: (t: TokenRecord) => void;
+  readonly #insertTokensTx: (tokens: readonly TokenRecord[]) => void;
+  readonly #scopedStatements = new Map<number, Database.Statement>();
   readonly #listMachineStatements = new Map<string, { rows: Database.Statement; count: Database.Statement }>();
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
@@ -195,6 +197,10 @@ export class SqliteStore implements Store {
       this.#insertTokenRow(t);
       if (t.signingKid !== null) this.#stmt.raiseKeyExpiration.run(t.expiration, t.signingKid);
     });
+    // Nested better-sqlite3 transactions become savepoints: one commit for the whole batch.
+    this.#insertTokensTx = this.#db.transaction((tokens: readonly TokenRecord[]) => {
+      for (const t of tokens) this.#insertTokenTx(t);
+    });
   }
 
   async ping(): Promise<void> {
@@ -274,16 +280,24 @@ export class SqliteStore implements Store {
   async scopedMachinesOf(ids: readonly string[]): Promise<Map<string, MachineRecord[]>> {
     const result = new Map<string, MachineRecord[]>(ids.map((id) => [id, []]));
     if (ids.length === 0) return result;
-    const rows = this.#db
-      .prepare(
-        `SELECT s.from_machine_id AS from_id, m.* FROM machine_scopes s
-         JOIN machines m ON m.id = s.to_machine_id
-         WHERE s.from_machine_id IN (${ids.map(() => '?').join(', ')})
-         ORDER BY m.id`,
-      )
-      .all(...ids) as Array<MachineRow & { from_id: string }>;
+    const rows = this.#scopedMachinesStatement(ids.length).all(...ids) as Array<MachineRow & { from_id: string }>;
     for (const row of rows) result.get(row.from_id)!.push(toMachine(row));
     return result;
+  }
+
+  /** One prepared statement per list length (token creation asks for one machine every time). */
+  #scopedMachinesStatement(count: number): Database.Statement {
+    let statement = this.#scopedStatements.get(count);
+    if (!statement) {
+      statement = this.#db.prepare(
+        `SELECT s.from_machine_id AS from_id, m.* FROM machine_scopes s
+         JOIN machines m ON m.id = s.to_machine_id
+         WHERE s.from_machine_id IN (${Array.from({ length: count }, () => '?').join(', ')})
+         ORDER BY m.id`,
+      );
+      if (this.#scopedStatements.size < 64) this.#scopedStatements.set(count, statement);
+    }
+    return statement;
   }
 
   async addScope(scope: ScopeRecord, maxPerMachine: number): Promise<AddScopeResult> {
@@ -335,6 +349,10 @@ export class SqliteStore implements Store {
 
   async insertToken(t: TokenRecord): Promise<void> {
     this.#insertTokenTx(t);
+  }
+
+  async insertTokens(tokens: readonly TokenRecord[]): Promise<void> {
+    this.#insertTokensTx(tokens);
   }
 
 
