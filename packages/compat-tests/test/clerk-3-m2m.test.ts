@@ -227,7 +227,7 @@ describe('m2m.verify (JWT: verified locally by the client)', () => {
 
   it('networkless with jwtKey = the PEM block printed by `tessera keys public`', async () => {
     const created = await machineClient(S).m2m.createToken({ tokenFormat: 'jwt', secondsUntilExpiration: 1800 });
-    const pem = pemBlock(await cliPublicKey(t.dataDir));
+    const pem = pemBlock(await cliPublicKey(t.url));
     expect(pem).toBe((await jwksPem()).trim());
     const offline = createClerkClient({ apiUrl: 'http://127.0.0.1:9', jwtKey: pem });
     expect((await offline.m2m.verify({ token: created.token! })).id).toBe(created.id);
@@ -235,7 +235,7 @@ describe('m2m.verify (JWT: verified locally by the client)', () => {
 
   it('networkless with jwtKey = the whole stdout of `tessera keys public` (as in CLERK_JWT_KEY="$(tessera keys public)")', async () => {
     const created = await machineClient(S).m2m.createToken({ tokenFormat: 'jwt', secondsUntilExpiration: 1800 });
-    const offline = createClerkClient({ apiUrl: 'http://127.0.0.1:9', jwtKey: await cliPublicKey(t.dataDir) });
+    const offline = createClerkClient({ apiUrl: 'http://127.0.0.1:9', jwtKey: await cliPublicKey(t.url) });
     expect((await offline.m2m.verify({ token: created.token! })).id).toBe(created.id);
   });
 

@@ -1,8 +1,6 @@
 import { ConfigError, resolveServeConfig } from './config.js';
 import { startServer } from './server.js';
-import { openInstance } from './instance.js';
-import { SigningKeys } from './domain/signing-keys.js';
-import { publicKeyPem, type PublicJwk } from './crypto/signing.js';
+import { keysCommand } from './keys-command.js';
 import { StoreUnavailableError } from './store/store.js';
 
 const USAGE = `Usage: tessera <command> [options]
@@ -17,7 +15,9 @@ Commands:
                          without it the store is SQLite in the data dir. Pool size: env TESSERA_PG_POOL_SIZE (10)
   keys rotate  Make a new JWT signing key; the previous one stays in the JWKS until its tokens expire
   keys public  Print the current JWT public key as PEM (for networkless verification with jwtKey)
-    --data-dir <dir>, --database-url <url>   As for serve
+    --url <url>          Ask a running server (required while it serves a SQLite data dir: it holds the lock);
+                         rotate authenticates with TESSERA_SECRET_KEY or <data-dir>/secret-key
+    --data-dir <dir>, --database-url <url>   Without --url: open the instance's store directly
   help       Show this text
 
 Environment: TESSERA_SECRET_KEY, TESSERA_MASTER_KEY, TESSERA_LOG_LEVEL, TESSERA_SQLITE_SYNCHRONOUS (see README).
@@ -30,22 +30,7 @@ async function keys(argv: string[]): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const { store, keyring } = await openInstance(resolveServeConfig(rest, process.env));
-  try {
-    const signingKeys = new SigningKeys(store, keyring);
-    await signingKeys.init();
-    if (action === 'rotate') {
-      const next = await signingKeys.rotate();
-      process.stdout.write(`New signing key ${next.kid}; running servers pick it up within a second.\n`);
-    } else {
-      const current = (await store.listSigningKeys()).find((k) => k.retiredAt === null)!;
-      // Only the PEM on stdout, so `tessera keys public > key.pem` (or $(…)) is usable as jwtKey.
-      process.stderr.write(`# kid ${current.kid}\n`);
-      process.stdout.write(publicKeyPem(JSON.parse(current.publicJwk) as PublicJwk));
-    }
-  } finally {
-    await store.close();
-  }
+  await keysCommand(action, rest);
 }
 
 async function serve(argv: string[]): Promise<void> {

@@ -4,7 +4,7 @@ import { Keyring } from './crypto/keyring.js';
 import { newInstanceId } from './domain/ids.js';
 import { ensureDataDir, loadInstanceSecretKey, loadMasterKey } from './secrets-on-disk.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { DatabaseInUseError, SqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
 export const SQLITE_FILE = 'tessera.db';
@@ -38,6 +38,17 @@ function logConnectionError(logLevel: string, reason: string): void {
   process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
+function openSqlite(file: string, config: ServerConfig): SqliteStore {
+  try {
+    return new SqliteStore(file, { synchronous: config.sqliteSynchronous });
+  } catch (error) {
+    if (!(error instanceof DatabaseInUseError)) throw error;
+    throw new ConfigError(
+      `${error.message} One server owns a SQLite data dir; for key commands use --url to ask the running server.`,
+    );
+  }
+}
+
 /** The data dir, keys and store of an instance, checked and ready (for the server and the CLI). */
 export async function openInstance(config: ServerConfig): Promise<OpenInstance> {
   ensureDataDir(config.dataDir);
@@ -48,7 +59,7 @@ export async function openInstance(config: ServerConfig): Promise<OpenInstance> 
         poolSize: config.pgPoolSize,
         onConnectionError: (reason) => logConnectionError(config.logLevel, reason),
       })
-    : new SqliteStore(join(config.dataDir, SQLITE_FILE), { synchronous: config.sqliteSynchronous });
+    : openSqlite(join(config.dataDir, SQLITE_FILE), config);
   try {
     await checkMasterKey(store, keyring);
     const instanceId = await store.getOrInitMeta('instance_id', newInstanceId);

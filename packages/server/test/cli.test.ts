@@ -147,6 +147,33 @@ describe('tessera keys', () => {
     expect(unknown.code).toBe(2);
   });
 
+  it('refuses to open a data dir a server holds, and asks the running server with --url', async () => {
+    const dataDir = tempDir();
+    const server = await spawnServer(['--data-dir', dataDir]);
+    try {
+      const locked = await runCli(['keys', 'public', '--data-dir', dataDir]);
+      expect(locked.code).toBe(2);
+      expect(locked.output).toContain('in use by another process');
+      const second = await runCli(['serve', '--data-dir', dataDir, '--port', '0']);
+      expect(second.code).toBe(2);
+
+      const before = await runCli(['keys', 'public', '--url', server.url]);
+      expect(before.code).toBe(0);
+      const rotated = await runCli(['keys', 'rotate', '--url', server.url, '--data-dir', dataDir]);
+      expect(rotated.code).toBe(0);
+      const kid = /New signing key (key_\w+)/.exec(rotated.output)?.[1];
+      const after = await runCli(['keys', 'public', '--url', server.url]);
+      expect(after.output).toContain(`# kid ${kid}`);
+      expect(after.output).not.toBe(before.output);
+      const refused = await runCli(['keys', 'rotate', '--url', server.url], { TESSERA_SECRET_KEY: mintSecret('sk_live_') });
+      expect(refused.code).toBe(2);
+      expect(refused.output).toContain('401');
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
   it('prints usage for help and exits 2 for an unknown command', async () => {
     expect((await runCli(['help'])).output).toContain('Usage: tessera');
     const unknown = await runCli(['frobnicate']);

@@ -1,16 +1,22 @@
 import { generateKeyPairSync, createHmac, createPrivateKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader, exportJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Keyring, parseMasterKey } from '../src/crypto/keyring.js';
-import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
+import { resolveServeConfig } from '../src/config.js';
+import { SigningKeys } from '../src/domain/signing-keys.js';
+import { openInstance } from '../src/instance.js';
 import { machineNetwork, startTestServer, type TestServer } from './helpers/server.js';
 
 let t: TestServer;
 let net: Awaited<ReturnType<typeof machineNetwork>>;
+let initialSigningKey: { kid: string; privateKey: KeyObject };
 beforeAll(async () => {
-  t = await startTestServer();
+  // The running server holds its SQLite file exclusively, so read the signing key first.
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-jwt-'));
+  initialSigningKey = await readSigningKey(dataDir);
+  t = await startTestServer({ dataDir });
   net = await machineNetwork(t);
 });
 afterAll(async () => {
@@ -21,11 +27,11 @@ const jwtOf = (body: Record<string, unknown> = {}) => t.token(net.sender.secret_
 const verify = (token: string, key = net.receiver.secret_key) => t.call('POST', '/m2m_tokens/verify', { key, body: { token } });
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** The server's current signing key, read the way the server does (for forging edge cases). */
-async function currentSigningKey(): Promise<{ kid: string; privateKey: KeyObject }> {
-  const keyring = new Keyring(parseMasterKey(readFileSync(join(t.dataDir, 'master.key'), 'utf8')));
-  const store = new SqliteStore(join(t.dataDir, 'tessera.db'));
+/** Creates the instance's signing key the way the server does, and returns it (for forging edge cases). */
+async function readSigningKey(dataDir: string): Promise<{ kid: string; privateKey: KeyObject }> {
+  const { store, keyring } = await openInstance(resolveServeConfig(['--data-dir', dataDir], { TESSERA_LOG_LEVEL: 'silent' }));
   try {
+    await new SigningKeys(store, keyring).init();
     const current = (await store.listSigningKeys()).find((k) => k.retiredAt === null)!;
     return { kid: current.kid, privateKey: createPrivateKey(keyring.open(current.privateSealed, `signing_key:${current.kid}`)) };
   } finally {
@@ -152,7 +158,7 @@ describe('server-side JWT verification refuses attacks', () => {
   let jwks: any;
   beforeAll(async () => {
     genuine = (await jwtOf()).token;
-    ({ kid, privateKey } = await currentSigningKey());
+    ({ kid, privateKey } = initialSigningKey);
     jwks = (await t.call('GET', '/v1/jwks')).body;
   });
   const claims = () => decodeJwt(genuine);

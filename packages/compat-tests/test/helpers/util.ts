@@ -29,9 +29,9 @@ export async function waitUntilPast(epochMs: number): Promise<void> {
 
 const TESSERA_BIN = fileURLToPath(new URL('../../../server/bin/tessera.js', import.meta.url));
 
-/** `tessera keys public --data-dir <dir>`: the CLI's output, verbatim. */
-export async function cliPublicKey(dataDir: string): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [TESSERA_BIN, 'keys', 'public', '--data-dir', dataDir], {
+/** `tessera keys public --url <server>`: the CLI's standard output, verbatim. */
+export async function cliPublicKey(serverUrl: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [TESSERA_BIN, 'keys', 'public', '--url', serverUrl], {
     env: { ...process.env, TESSERA_LOG_LEVEL: 'silent' },
   });
   return stdout;

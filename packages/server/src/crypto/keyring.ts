@@ -2,7 +2,9 @@ import {
   createCipheriv,
   createDecipheriv,
   createHmac,
+  createSecretKey,
   hkdfSync,
+  type KeyObject,
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
@@ -17,12 +19,13 @@ const SEALED_VERSION = 'v1';
  * (AES-256-GCM, for secrets the API must return again) are derived from it with HKDF.
  */
 export class Keyring {
-  readonly #lookupKey: Buffer;
+  readonly #lookupKey: KeyObject;
   readonly #sealKey: Buffer;
 
   constructor(masterKey: Uint8Array) {
     if (masterKey.length !== 32) throw new Error('The master key must be 32 bytes');
-    this.#lookupKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'tessera/lookup/v1', 32));
+    // A KeyObject, imported once: createHmac with raw bytes re-imports the key on every call.
+    this.#lookupKey = createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'tessera/lookup/v1', 32)));
     this.#sealKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'tessera/seal/v1', 32));
   }
 

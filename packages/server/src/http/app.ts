@@ -12,6 +12,12 @@ import { validationItem, validatorCompiler } from './validation.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 
+// Trace IDs need to be unique, not secret: a random per-process prefix and a counter
+// (randomBytes per request showed up in the verify profile).
+const TRACE_PREFIX = randomBytes(6).toString('hex');
+let traceCounter = 0;
+const nextTraceId = () => `${TRACE_PREFIX}${(traceCounter++).toString(16).padStart(8, '0')}`;
+
 export interface AppOptions {
   deps: RouteDeps;
   logLevel: string;
@@ -26,7 +32,7 @@ export function buildApp({ deps, logLevel, isReady, ping }: AppOptions): Fastify
     bodyLimit: BODY_LIMIT_BYTES,
     // Over-long IDs must reach our handlers (a clean 404), not the router's own 414.
     routerOptions: { maxParamLength: 2048 },
-    genReqId: () => randomBytes(12).toString('hex'),
+    genReqId: nextTraceId,
     // Fastify's own request lines would log URLs; ours (onResponse below) logs the route pattern only.
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: 'idle',
@@ -56,7 +62,8 @@ export function buildApp({ deps, logLevel, isReady, ping }: AppOptions): Fastify
     if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH')) request.body = {};
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // The access line; not even registered when the level would drop it (it runs on every request).
+  if (['trace', 'debug', 'info'].includes(logLevel)) app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
         method: request.method,

@@ -176,6 +176,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       expect(await store.getToken(`mt_${'f'.repeat(32)}`)).toBeNull();
     });
 
+    it('answers each of many concurrent inserts on its own, even when one of them clashes', async () => {
+      const { machine: m } = await addMachine();
+      const first = token(m.id);
+      const clash = { ...token(m.id), secretHash: first.secretHash };
+      const others = [token(m.id), token(m.id), token(m.id)];
+      const outcomes = await Promise.allSettled([first, clash, ...others].map((t) => store.insertToken(t)));
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      for (const t of [first, ...others]) expect(await store.getToken(t.id)).toEqual(t);
+      expect(await store.getToken(clash.id)).toBeNull();
+    });
+
     it('inserts a batch of tokens all together, or none when one of them clashes', async () => {
       const { machine: m } = await addMachine();
       const batch = [token(m.id), token(m.id), token(m.id)];

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { MachineKeyRecord, MachineRecord, ScopeRecord, SigningKeyRecord, TokenRecord } from '../../domain/records.js';
 import type { AddScopeResult, MachineListQuery, Page, Store, TokenListQuery } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { SqliteReadCache } from './read-cache.js';
 
 export interface SqliteStoreOptions {
   /** `NORMAL` survives a killed process (WAL); `FULL` also survives power loss. */
@@ -94,105 +95,37 @@ const isForeignKeyViolation = (error: unknown) =>
 /** Escapes LIKE wildcards so a user's `%` or `_` matches itself. */
 const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+/** Another process holds the SQLite file (the store takes an exclusive lock). */
+export class DatabaseInUseError extends Error {
+  override name = 'DatabaseInUseError';
+  constructor(readonly file: string) {
+    super(`The database ${file} is in use by another process (a running tessera server?).`);
+  }
+}
+
 /** The embedded store: one SQLite file in WAL mode, every statement prepared once. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
-  readonly #stmt;
+  readonly #stmt: ReturnType<typeof prepareStatements>;
+  readonly #cache = new SqliteReadCache();
   readonly #insertTokenTx: (t: TokenRecord) => void;
   readonly #insertTokensTx: (tokens: readonly TokenRecord[]) => void;
   readonly #scopedStatements = new Map<number, Database.Statement>();
+  #pendingInserts: Array<{ token: TokenRecord; resolve: () => void; reject: (error: unknown) => void }> = [];
   readonly #listMachineStatements = new Map<string, { rows: Database.Statement; count: Database.Statement }>();
 
   constructor(file: string, options: SqliteStoreOptions = {}) {
     this.#db = new Database(file);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.pragma('busy_timeout = 5000');
+    try {
+      this.#lock(options);
+    } catch (error) {
+      this.#db.close();
+      if ((error as { code?: string }).code === 'SQLITE_BUSY') throw new DatabaseInUseError(file);
+      throw error;
+    }
     migrate(this.#db);
-    const db = this.#db;
-    this.#stmt = {
-      getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
-      insertMeta: db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'),
-      insertMachine: db.prepare(
-        'INSERT INTO machines (id, name, default_token_ttl, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
-      ),
-      getMachine: db.prepare<[string], MachineRow>('SELECT * FROM machines WHERE id = ?'),
-      updateMachine: db.prepare(
-        `UPDATE machines SET name = coalesce(?, name), default_token_ttl = coalesce(?, default_token_ttl),
-         updated_at = ? WHERE id = ?`,
-      ),
-      deleteMachine: db.prepare('DELETE FROM machines WHERE id = ?'),
-      insertKey: db.prepare(
-        `INSERT INTO machine_keys (id, machine_id, secret_hash, secret_sealed, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
-      keyByHash: db.prepare<[string], KeyRow>('SELECT * FROM machine_keys WHERE secret_hash = ?'),
-      currentKey: db.prepare<[string], KeyRow>(
-        'SELECT * FROM machine_keys WHERE machine_id = ? AND expires_at IS NULL ORDER BY created_at DESC LIMIT 1',
-      ),
-      expireKeys: db.prepare(
-        `UPDATE machine_keys SET expires_at = ?
-         WHERE machine_id = ? AND (expires_at IS NULL OR expires_at > ?)`,
-      ),
-      insertScope: db.prepare(
-        'INSERT OR IGNORE INTO machine_scopes (from_machine_id, to_machine_id, created_at) VALUES (?, ?, ?)',
-      ),
-      countScopes: db.prepare<[string], { n: number }>(
-        'SELECT count(*) AS n FROM machine_scopes WHERE from_machine_id = ?',
-      ),
-      deleteScope: db.prepare('DELETE FROM machine_scopes WHERE from_machine_id = ? AND to_machine_id = ?'),
-      insertToken: db.prepare(
-        `INSERT INTO m2m_tokens (id, machine_id, format, secret_hash, secret_sealed, scopes, claims, revoked,
-           revocation_reason, expiration, last_used_at, created_at, updated_at, signing_kid)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      raiseKeyExpiration: db.prepare(
-        `UPDATE signing_keys SET max_token_expiration = max(coalesce(max_token_expiration, 0), ?) WHERE kid = ?`,
-      ),
-      revokedJwts: db.prepare<[number], { id: string; scopes: string }>(
-        `SELECT id, scopes FROM m2m_tokens WHERE format = 'jwt' AND revoked = 1 AND expiration > ? ORDER BY id`,
-      ),
-      listSigningKeys: db.prepare<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC'),
-      currentSigningKey: db.prepare<[], SigningKeyRow>(
-        'SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1',
-      ),
-      insertSigningKey: db.prepare(
-        `INSERT INTO signing_keys (kid, public_jwk, private_sealed, created_at, retired_at, max_token_expiration)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-      ),
-      retireSigningKeys: db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
-      pruneSigningKeys: db.prepare(
-        `DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND coalesce(max_token_expiration, retired_at) < ?`,
-      ),
-      tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE secret_hash = ?'),
-      tokenById: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE id = ?'),
-      reusableToken: db.prepare<[string, string, string | null, number], TokenRow>(
-        `SELECT * FROM m2m_tokens
-         WHERE machine_id = ? AND format = 'opaque' AND revoked = 0 AND secret_sealed IS NOT NULL
-           AND scopes = ? AND claims IS ? AND expiration >= ?
-         ORDER BY expiration DESC LIMIT 1`,
-      ),
-      revokeToken: db.prepare(
-        'UPDATE m2m_tokens SET revoked = 1, revocation_reason = ?, updated_at = ? WHERE id = ? AND revoked = 0',
-      ),
-      listTokens: db.prepare<[string, number, number, number, number, number], TokenRow>(
-        `SELECT * FROM m2m_tokens
-         WHERE machine_id = ? AND format = 'opaque' AND (? OR revoked = 0)
-           AND (? OR expiration IS NULL OR expiration > ?)
-         ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
-      ),
-      countTokens: db.prepare<[string, number, number, number], { n: number }>(
-        `SELECT count(*) AS n FROM m2m_tokens
-         WHERE machine_id = ? AND format = 'opaque' AND (? OR revoked = 0)
-           AND (? OR expiration IS NULL OR expiration > ?)`,
-      ),
-      touchToken: db.prepare(
-        `UPDATE m2m_tokens SET last_used_at = max(coalesce(last_used_at, 0), ?), updated_at = max(updated_at, ?)
-         WHERE id = ?`,
-      ),
-    };
+    this.#stmt = prepareStatements(this.#db);
     this.#insertTokenTx = this.#db.transaction((t: TokenRecord) => {
       this.#insertTokenRow(t);
       if (t.signingKid !== null) this.#stmt.raiseKeyExpiration.run(t.expiration, t.signingKid);
@@ -201,6 +134,18 @@ export class SqliteStore implements Store {
     this.#insertTokensTx = this.#db.transaction((tokens: readonly TokenRecord[]) => {
       for (const t of tokens) this.#insertTokenTx(t);
     });
+  }
+
+  #lock(options: SqliteStoreOptions): void {
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 1000');
+    // One process owns the file: no per-read file locks (three syscalls a query), and the
+    // read cache below can never miss another process's write. A second server on the same
+    // data dir is refused at start instead of silently sharing it.
+    this.#db.pragma('locking_mode = EXCLUSIVE');
+    this.#db.exec('BEGIN EXCLUSIVE; COMMIT'); // take the lock now; it is held until close
   }
 
   async ping(): Promise<void> {
@@ -274,7 +219,9 @@ export class SqliteStore implements Store {
   }
 
   async deleteMachine(id: string): Promise<boolean> {
-    return this.#stmt.deleteMachine.run(id).changes > 0;
+    const deleted = this.#stmt.deleteMachine.run(id).changes > 0;
+    if (deleted) this.#cache.forgetAll();
+    return deleted;
   }
 
   async scopedMachinesOf(ids: readonly string[]): Promise<Map<string, MachineRecord[]>> {
@@ -324,8 +271,10 @@ export class SqliteStore implements Store {
   }
 
   async findMachineKeyByHash(secretHash: string): Promise<MachineKeyRecord | null> {
-    const row = this.#stmt.keyByHash.get(secretHash);
-    return row ? toKey(row) : null;
+    return this.#cache.key(secretHash, () => {
+      const row = this.#stmt.keyByHash.get(secretHash);
+      return row ? toKey(row) : null;
+    });
   }
 
   async currentMachineKey(machineId: string): Promise<MachineKeyRecord | null> {
@@ -338,6 +287,7 @@ export class SqliteStore implements Store {
       if (!this.#stmt.getMachine.get(machineId)) return false;
       this.#stmt.expireKeys.run(previousExpiresAt, machineId, previousExpiresAt);
       this.#insertKey(next);
+      this.#cache.forgetKeys();
       return true;
     });
     return rotate.immediate();
@@ -347,8 +297,35 @@ export class SqliteStore implements Store {
     this.#stmt.insertKey.run(key.id, key.machineId, key.secretHash, key.secretSealed, key.createdAt, key.expiresAt);
   }
 
-  async insertToken(t: TokenRecord): Promise<void> {
-    this.#insertTokenTx(t);
+  /**
+   * Group commit: inserts that arrive in the same turn of the event loop share one
+   * transaction (the commit, not the row, is what costs). Each caller is answered only
+   * after the commit that holds its row; if the shared commit fails, rows are retried one
+   * by one so that every caller gets its own outcome.
+   */
+  insertToken(t: TokenRecord): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#pendingInserts.push({ token: t, resolve, reject });
+      if (this.#pendingInserts.length === 1) setImmediate(() => this.#flushInserts());
+    });
+  }
+
+  #flushInserts(): void {
+    const batch = this.#pendingInserts;
+    this.#pendingInserts = [];
+    try {
+      this.#insertTokensTx(batch.map((p) => p.token));
+      for (const p of batch) p.resolve();
+    } catch {
+      for (const p of batch) {
+        try {
+          this.#insertTokenTx(p.token);
+          p.resolve();
+        } catch (error) {
+          p.reject(error);
+        }
+      }
+    }
   }
 
   async insertTokens(tokens: readonly TokenRecord[]): Promise<void> {
@@ -376,8 +353,10 @@ export class SqliteStore implements Store {
   }
 
   async findTokenByHash(secretHash: string): Promise<TokenRecord | null> {
-    const row = this.#stmt.tokenByHash.get(secretHash);
-    return row ? toToken(row) : null;
+    return this.#cache.token(secretHash, () => {
+      const row = this.#stmt.tokenByHash.get(secretHash);
+      return row ? toToken(row) : null;
+    });
   }
 
   async getToken(id: string): Promise<TokenRecord | null> {
@@ -397,6 +376,7 @@ export class SqliteStore implements Store {
 
   async revokeToken(id: string, reason: string | null, at: number): Promise<TokenRecord | null> {
     this.#stmt.revokeToken.run(reason, at, id);
+    this.#cache.forgetToken(id);
     return this.getToken(id);
   }
 
@@ -412,6 +392,7 @@ export class SqliteStore implements Store {
       for (const use of uses) this.#stmt.touchToken.run(use.at, use.at, use.id);
     });
     touchAll();
+    for (const use of uses) this.#cache.touchToken(use.id, use.at);
   }
 
   async revokedJwts(now: number): Promise<Array<{ id: string; scopes: string[] }>> {
@@ -450,8 +431,94 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.#pendingInserts.length > 0) this.#flushInserts();
     if (this.#db.open) this.#db.close();
   }
+}
+
+/** Every statement the store runs, prepared once. */
+function prepareStatements(db: Database.Database) {
+  return {
+    getMeta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+    insertMeta: db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)'),
+    insertMachine: db.prepare(
+      'INSERT INTO machines (id, name, default_token_ttl, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    getMachine: db.prepare<[string], MachineRow>('SELECT * FROM machines WHERE id = ?'),
+    updateMachine: db.prepare(
+      `UPDATE machines SET name = coalesce(?, name), default_token_ttl = coalesce(?, default_token_ttl),
+       updated_at = ? WHERE id = ?`,
+    ),
+    deleteMachine: db.prepare('DELETE FROM machines WHERE id = ?'),
+    insertKey: db.prepare(
+      `INSERT INTO machine_keys (id, machine_id, secret_hash, secret_sealed, created_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    keyByHash: db.prepare<[string], KeyRow>('SELECT * FROM machine_keys WHERE secret_hash = ?'),
+    currentKey: db.prepare<[string], KeyRow>(
+      'SELECT * FROM machine_keys WHERE machine_id = ? AND expires_at IS NULL ORDER BY created_at DESC LIMIT 1',
+    ),
+    expireKeys: db.prepare(
+      `UPDATE machine_keys SET expires_at = ?
+       WHERE machine_id = ? AND (expires_at IS NULL OR expires_at > ?)`,
+    ),
+    insertScope: db.prepare(
+      'INSERT OR IGNORE INTO machine_scopes (from_machine_id, to_machine_id, created_at) VALUES (?, ?, ?)',
+    ),
+    countScopes: db.prepare<[string], { n: number }>(
+      'SELECT count(*) AS n FROM machine_scopes WHERE from_machine_id = ?',
+    ),
+    deleteScope: db.prepare('DELETE FROM machine_scopes WHERE from_machine_id = ? AND to_machine_id = ?'),
+    insertToken: db.prepare(
+      `INSERT INTO m2m_tokens (id, machine_id, format, secret_hash, secret_sealed, scopes, claims, revoked,
+         revocation_reason, expiration, last_used_at, created_at, updated_at, signing_kid)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    raiseKeyExpiration: db.prepare(
+      `UPDATE signing_keys SET max_token_expiration = max(coalesce(max_token_expiration, 0), ?) WHERE kid = ?`,
+    ),
+    revokedJwts: db.prepare<[number], { id: string; scopes: string }>(
+      `SELECT id, scopes FROM m2m_tokens WHERE format = 'jwt' AND revoked = 1 AND expiration > ? ORDER BY id`,
+    ),
+    listSigningKeys: db.prepare<[], SigningKeyRow>('SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC'),
+    currentSigningKey: db.prepare<[], SigningKeyRow>(
+      'SELECT * FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at DESC LIMIT 1',
+    ),
+    insertSigningKey: db.prepare(
+      `INSERT INTO signing_keys (kid, public_jwk, private_sealed, created_at, retired_at, max_token_expiration)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    retireSigningKeys: db.prepare('UPDATE signing_keys SET retired_at = ? WHERE retired_at IS NULL'),
+    pruneSigningKeys: db.prepare(
+      `DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND coalesce(max_token_expiration, retired_at) < ?`,
+    ),
+    tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE secret_hash = ?'),
+    tokenById: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE id = ?'),
+    reusableToken: db.prepare<[string, string, string | null, number], TokenRow>(
+      `SELECT * FROM m2m_tokens
+       WHERE machine_id = ? AND format = 'opaque' AND revoked = 0 AND secret_sealed IS NOT NULL
+         AND scopes = ? AND claims IS ? AND expiration >= ?
+       ORDER BY expiration DESC LIMIT 1`,
+    ),
+    revokeToken: db.prepare(
+      'UPDATE m2m_tokens SET revoked = 1, revocation_reason = ?, updated_at = ? WHERE id = ? AND revoked = 0',
+    ),
+    listTokens: db.prepare<[string, number, number, number, number, number], TokenRow>(
+      `SELECT * FROM m2m_tokens
+       WHERE machine_id = ? AND format = 'opaque' AND (? OR revoked = 0)
+         AND (? OR expiration IS NULL OR expiration > ?)
+       ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?`,
+    ),
+    countTokens: db.prepare<[string, number, number, number], { n: number }>(
+      `SELECT count(*) AS n FROM m2m_tokens
+       WHERE machine_id = ? AND format = 'opaque' AND (? OR revoked = 0)
+         AND (? OR expiration IS NULL OR expiration > ?)`,
+    ),
+    touchToken: db.prepare(
+      `UPDATE m2m_tokens SET last_used_at = max(coalesce(last_used_at, 0), ?), updated_at = max(updated_at, ?)
+       WHERE id = ?`,
+    ),
+  };
 }
 
 function migrate(db: Database.Database): void {
