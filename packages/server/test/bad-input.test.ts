@@ -9,7 +9,8 @@
  * unparseable JSON is 400 everywhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintSecret, SECRET_PREFIX } from '../src/crypto/secrets.js';
+import { mintOpaqueToken } from '../src/crypto/secrets.js';
+import { newTokenId } from '../src/domain/ids.js';
 import type { ApiResponse } from './helpers/api.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -47,7 +48,9 @@ beforeAll(async () => {
     // One character of the random part changed: the checksum no longer matches it.
     '{BAD_BODY}': value.slice(0, 10) + swap(value.charAt(10)) + value.slice(11),
     // Right shape and a valid checksum, but never issued by this server.
-    '{MADE_UP}': mintSecret(SECRET_PREFIX.m2mToken),
+    '{MADE_UP}': mintOpaqueToken(newTokenId()),
+    // The real token's ID (which is not secret) with a made-up secret part and a valid checksum.
+    '{FORGED_FOR_ID}': mintOpaqueToken(tok.id),
     '{TOKEN_SPACE}': `${value} `,
     '{TOKEN_UPPER_PREFIX}': `MT_${value.slice(3)}`,
     '{TOKEN_TRUNCATED}': value.slice(0, -2),
@@ -558,6 +561,7 @@ describe('verify with a value that is not a live token', () => {
     ['an mt_ value with a bad checksum', '{BAD_CHECKSUM}'],
     ['an mt_ value with a changed random part', '{BAD_BODY}'],
     ['a made-up mt_ value with a valid checksum', '{MADE_UP}'],
+    ["a made-up secret part behind a real token's ID", '{FORGED_FOR_ID}'],
     ['the token with a trailing space', '{TOKEN_SPACE}'],
     ['the token with an upper-case prefix', '{TOKEN_UPPER_PREFIX}'],
     ['the token truncated', '{TOKEN_TRUNCATED}'],

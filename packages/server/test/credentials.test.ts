@@ -7,7 +7,8 @@
  * three places the API hands one out (machine create, GET secret_key, rotate).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mintSecret } from '../src/crypto/secrets.js';
+import { mintOpaqueToken, mintSecret } from '../src/crypto/secrets.js';
+import { newTokenId } from '../src/domain/ids.js';
 import type { ApiResponse } from './helpers/api.js';
 import { sleep, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -498,7 +499,7 @@ describe.each([
     }
 
     // A made-up token value with the instance key: 404.
-    const madeUp = await verify(asInstance(), mintSecret('mt_'));
+    const madeUp = await verify(asInstance(), mintOpaqueToken(newTokenId()));
     expect(madeUp.status).toBe(404);
     expect(codeOf(madeUp)).toBe('token_not_found');
   });

@@ -24,7 +24,9 @@ describe('M2M tokens: create, verify, revoke, list', () => {
       last_used_at: null,
     });
     expect(created.id).toMatch(/^mt_[0-9a-f]{32}$/);
-    expect(created.token).toMatch(/^mt_[0-9A-Za-z]{49}$/);
+    // mt_ + the token ID's 32 hex + 43 random base62 + a 6-character checksum.
+    expect(created.token).toMatch(/^mt_[0-9a-f]{32}[0-9A-Za-z]{49}$/);
+    expect(created.token.slice(0, 35)).toBe(created.id);
     expect(created.secret).toBe(created.token);
     expect(created.expiration - created.created_at).toBe(1800_000);
 

@@ -1,3 +1,4 @@
+import { randomBytesPooled } from './random.js';
 import {
   createCipheriv,
   createDecipheriv,
@@ -20,13 +21,13 @@ const SEALED_VERSION = 'v1';
  */
 export class Keyring {
   readonly #lookupKey: KeyObject;
-  readonly #sealKey: Buffer;
+  readonly #sealKey: KeyObject;
 
   constructor(masterKey: Uint8Array) {
     if (masterKey.length !== 32) throw new Error('The master key must be 32 bytes');
     // A KeyObject, imported once: createHmac with raw bytes re-imports the key on every call.
     this.#lookupKey = createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'tessera/lookup/v1', 32)));
-    this.#sealKey = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'tessera/seal/v1', 32));
+    this.#sealKey = createSecretKey(Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'tessera/seal/v1', 32)));
   }
 
   /** Keyed hash under which a secret is stored and found; base64url, 43 chars. */
@@ -39,7 +40,7 @@ export class Keyring {
    * value copied to another row or purpose fails to open.
    */
   seal(plaintext: string, context: string): string {
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = randomBytesPooled(NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#sealKey, nonce);
     cipher.setAAD(Buffer.from(context));
     const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

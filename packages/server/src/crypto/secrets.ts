@@ -36,5 +36,28 @@ export function isWellFormedSecret(prefix: string, value: string): boolean {
   return body.slice(SECRET_RANDOM_LENGTH) === checksum(random);
 }
 
+/**
+ * Opaque M2M tokens carry their token ID in the clear before the secret part:
+ * `mt_<32 hex: the token ID><43 base62: 256 random bits><6: CRC32 of both>`. The server
+ * finds the row by ID (an index that grows in order, so inserts stay cheap) and then
+ * compares the keyed hash of the whole value in constant time. The ID is not secret.
+ */
+const TOKEN_ID_HEX = 32;
+const OPAQUE_TOKEN = /^mt_([0-9a-f]{32})([0-9A-Za-z]{43})([0-9A-Za-z]{6})$/;
+
+export function mintOpaqueToken(tokenId: string): string {
+  const selector = tokenId.slice(SECRET_PREFIX.m2mToken.length);
+  if (selector.length !== TOKEN_ID_HEX) throw new Error('A token ID is mt_ + 32 hex characters');
+  const random = randomBase62(SECRET_RANDOM_LENGTH);
+  return SECRET_PREFIX.m2mToken + selector + random + checksum(selector + random);
+}
+
+/** The token ID inside a well-formed opaque token (checksum included), or null. */
+export function opaqueTokenId(value: string): string | null {
+  const match = OPAQUE_TOKEN.exec(value);
+  if (!match || checksum(match[1]! + match[2]!) !== match[3]) return null;
+  return SECRET_PREFIX.m2mToken + match[1]!;
+}
+
 /** Instance keys may also be supplied by the operator, so only their shape is fixed. */
 export const INSTANCE_KEY_PATTERN = /^sk_(test|live)_[A-Za-z0-9]{20,}$/;

@@ -1,6 +1,6 @@
 import type { Keyring } from '../crypto/keyring.js';
 import { constantTimeEqual } from '../crypto/keyring.js';
-import { isWellFormedSecret, mintSecret, SECRET_PREFIX } from '../crypto/secrets.js';
+import { mintOpaqueToken, opaqueTokenId } from '../crypto/secrets.js';
 import type { Page, Store } from '../store/store.js';
 import { canonicalJson, jsonDepth } from './canonical-json.js';
 import { invalidParam, machineNotFound, notFound, TesseraError, tokenNotFound } from './errors.js';
@@ -160,7 +160,7 @@ export class TokenService {
 
   /** Mints the opaque value and stores only its keyed hash and its sealed form on the record. */
   #sealOpaque(record: TokenRecord): string {
-    const token = mintSecret(SECRET_PREFIX.m2mToken);
+    const token = mintOpaqueToken(record.id);
     record.secretHash = this.keyring.lookupHash(token);
     record.secretSealed = this.keyring.seal(token, sealContext(record.id));
     return token;
@@ -177,10 +177,12 @@ export class TokenService {
    * all fail as not found, so a caller learns nothing about tokens it may not see.
    */
   async verifyOpaque(principal: Principal, value: string): Promise<TokenRecord> {
-    if (!isWellFormedSecret(SECRET_PREFIX.m2mToken, value)) throw tokenNotFound();
-    const hash = this.keyring.lookupHash(value);
-    const record = await this.store.findTokenByHash(hash);
-    if (!record || record.secretHash === null || !constantTimeEqual(record.secretHash, hash)) throw tokenNotFound();
+    const id = opaqueTokenId(value);
+    if (id === null) throw tokenNotFound();
+    const record = await this.store.getToken(id);
+    if (!record || record.secretHash === null || !constantTimeEqual(record.secretHash, this.keyring.lookupHash(value))) {
+      throw tokenNotFound();
+    }
     return this.#admit(principal, record);
   }
 

@@ -93,7 +93,6 @@ export interface Store {
   insertToken(token: TokenRecord): Promise<void>;
   /** Inserts many tokens as `insertToken` does, all in one transaction: all or none. */
   insertTokens(tokens: readonly TokenRecord[]): Promise<void>;
-  findTokenByHash(secretHash: string): Promise<TokenRecord | null>;
   getToken(id: string): Promise<TokenRecord | null>;
   /**
    * The live opaque token of `machineId` with exactly these scopes and claims that expires

@@ -54,7 +54,7 @@ export const POSTGRES_MIGRATIONS: ReadonlyArray<{ version: number; name: string;
         id                text COLLATE "C" PRIMARY KEY,
         machine_id        text COLLATE "C" NOT NULL REFERENCES machines (id) ON DELETE CASCADE,
         format            text NOT NULL,
-        secret_hash       text UNIQUE,
+        secret_hash       text,
         secret_sealed     text,
         scopes            text NOT NULL,
         claims            text,

@@ -173,7 +173,6 @@ const SQL = {
     'raise_key_expiration',
     `UPDATE signing_keys SET max_token_expiration = GREATEST(coalesce(max_token_expiration, 0), $1) WHERE kid = $2`,
   ),
-  tokenByHash: statement('token_by_hash', `SELECT ${TOKEN_COLUMNS} FROM m2m_tokens WHERE secret_hash = $1`),
   tokenById: statement('token_by_id', `SELECT ${TOKEN_COLUMNS} FROM m2m_tokens WHERE id = $1`),
   reusableToken: statement(
     'reusable_token',
@@ -558,11 +557,6 @@ export class PostgresStore implements Store {
         if (t.signingKid !== null) await query(SQL.raiseKeyExpiration, [t.expiration, t.signingKid]);
       }
     });
-  }
-
-  async findTokenByHash(secretHash: string): Promise<TokenRecord | null> {
-    const row = (await this.#query<TokenRow>(SQL.tokenByHash, [secretHash])).rows[0];
-    return row ? toToken(row) : null;
   }
 
   async getToken(id: string): Promise<TokenRecord | null> {

@@ -40,7 +40,7 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ version: number; name: string; s
         id                TEXT PRIMARY KEY,
         machine_id        TEXT NOT NULL REFERENCES machines (id) ON DELETE CASCADE,
         format            TEXT NOT NULL,
-        secret_hash       TEXT UNIQUE,
+        secret_hash       TEXT,
         secret_sealed     TEXT,
         scopes            TEXT NOT NULL,
         claims            TEXT,

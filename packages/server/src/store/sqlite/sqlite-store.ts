@@ -171,6 +171,7 @@ export class SqliteStore implements Store {
     });
     try {
       insertAll();
+      this.#cache.forgetMachines();
       return 'created';
     } catch (error) {
       if (isForeignKeyViolation(error)) return 'scope_target_missing';
@@ -179,8 +180,10 @@ export class SqliteStore implements Store {
   }
 
   async getMachine(id: string): Promise<MachineRecord | null> {
-    const row = this.#stmt.getMachine.get(id);
-    return row ? toMachine(row) : null;
+    return this.#cache.machine(id, () => {
+      const row = this.#stmt.getMachine.get(id);
+      return row ? toMachine(row) : null;
+    });
   }
 
   async listMachines(q: MachineListQuery): Promise<Page<MachineRecord>> {
@@ -215,6 +218,7 @@ export class SqliteStore implements Store {
     updatedAt: number,
   ): Promise<MachineRecord | null> {
     this.#stmt.updateMachine.run(patch.name ?? null, patch.defaultTokenTtl ?? null, updatedAt, id);
+    this.#cache.forgetMachines();
     return this.getMachine(id);
   }
 
@@ -225,6 +229,15 @@ export class SqliteStore implements Store {
   }
 
   async scopedMachinesOf(ids: readonly string[]): Promise<Map<string, MachineRecord[]>> {
+    if (ids.length === 1) {
+      // Token creation asks for one machine every time: served from the cache (copied).
+      const id = ids[0]!;
+      return new Map([[id, [...this.#cache.scopedMachines(id, () => this.#loadScopedMachines(ids).get(id) ?? [])]]]);
+    }
+    return this.#loadScopedMachines(ids);
+  }
+
+  #loadScopedMachines(ids: readonly string[]): Map<string, MachineRecord[]> {
     const result = new Map<string, MachineRecord[]>(ids.map((id) => [id, []]));
     if (ids.length === 0) return result;
     const rows = this.#scopedMachinesStatement(ids.length).all(...ids) as Array<MachineRow & { from_id: string }>;
@@ -255,6 +268,7 @@ export class SqliteStore implements Store {
         return this.#scopeExists(scope) ? 'duplicate' : 'limit';
       }
       const inserted = this.#stmt.insertScope.run(scope.fromMachineId, scope.toMachineId, scope.createdAt);
+      this.#cache.forgetMachines();
       return inserted.changes > 0 ? 'created' : 'duplicate';
     });
     return add.immediate();
@@ -267,7 +281,9 @@ export class SqliteStore implements Store {
   }
 
   async removeScope(fromMachineId: string, toMachineId: string): Promise<boolean> {
-    return this.#stmt.deleteScope.run(fromMachineId, toMachineId).changes > 0;
+    const removed = this.#stmt.deleteScope.run(fromMachineId, toMachineId).changes > 0;
+    this.#cache.forgetMachines();
+    return removed;
   }
 
   async findMachineKeyByHash(secretHash: string): Promise<MachineKeyRecord | null> {
@@ -352,16 +368,11 @@ export class SqliteStore implements Store {
     );
   }
 
-  async findTokenByHash(secretHash: string): Promise<TokenRecord | null> {
-    return this.#cache.token(secretHash, () => {
-      const row = this.#stmt.tokenByHash.get(secretHash);
+  async getToken(id: string): Promise<TokenRecord | null> {
+    return this.#cache.token(id, () => {
+      const row = this.#stmt.tokenById.get(id);
       return row ? toToken(row) : null;
     });
-  }
-
-  async getToken(id: string): Promise<TokenRecord | null> {
-    const row = this.#stmt.tokenById.get(id);
-    return row ? toToken(row) : null;
   }
 
   async findReusableToken(q: {
@@ -492,7 +503,6 @@ function prepareStatements(db: Database.Database) {
     pruneSigningKeys: db.prepare(
       `DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND coalesce(max_token_expiration, retired_at) < ?`,
     ),
-    tokenByHash: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE secret_hash = ?'),
     tokenById: db.prepare<[string], TokenRow>('SELECT * FROM m2m_tokens WHERE id = ?'),
     reusableToken: db.prepare<[string, string, string | null, number], TokenRow>(
       `SELECT * FROM m2m_tokens
