@@ -16,6 +16,8 @@ export const DEFAULTS = {
   jwksRefetchCooldownInMs: 30_000,
   revocationCacheTtlInMs: 5_000,
   revocationMaxAgeInMs: 60_000,
+  /** Verified JWTs kept so a repeated token skips the signature (each entry holds the token, ~1-2 KB). */
+  jwtCacheSize: 1_000,
   /** After a failed fetch of JWKS, revocations or identity, wait this long before asking again. */
   failureCooldownInMs: 1_000,
 } as const;

@@ -24,7 +24,7 @@ export interface ClerkClient {
 /**
  * A client for the Tessera Backend API with the surface of @clerk/backend's. Options not
  * given are read from the environment when there is one (see `ClerkClientOptions`).
- * Create it once and reuse it: it holds the JWKS and revocation caches.
+ * Create it once and reuse it: it holds the JWKS, revocation and verified-JWT caches.
  */
 export function createClerkClient(options: ClerkClientOptions = {}): ClerkClient {
   const resolved = resolveOptions(options);
@@ -50,6 +50,7 @@ export function createClerkClient(options: ClerkClientOptions = {}): ClerkClient
     jwksRefetchCooldownInMs: resolved.jwksRefetchCooldownInMs,
     revocationCacheTtlInMs: resolved.revocationCacheTtlInMs,
     revocationMaxAgeInMs: resolved.revocationMaxAgeInMs,
+    jwtCacheSize: resolved.jwtCacheSize,
   });
   const m2m = new M2MTokenApi(requester, credentials, jwt);
   return {
@@ -58,6 +59,6 @@ export function createClerkClient(options: ClerkClientOptions = {}): ClerkClient
     machines: new MachineApi(requester, resolved.secretKey),
     // The runtime follows the same rules the RequestState<A> type encodes.
     authenticateRequest: <const A extends AcceptsToken = 'session_token'>(request: Request, requestOptions?: AuthenticateRequestOptions<A>) =>
-      authenticateRequest(m2m, credentials, request, requestOptions) as Promise<unknown> as Promise<RequestState<A>>,
+      authenticateRequest(m2m, jwt, credentials, request, requestOptions) as Promise<unknown> as Promise<RequestState<A>>,
   };
 }

@@ -36,6 +36,12 @@ export interface ClerkClientOptions {
   revocationCacheTtlInMs?: number | undefined;
   /** Past this age without a successful refresh, JWTs are refused (fail closed). Default 60 s. */
   revocationMaxAgeInMs?: number | undefined;
+  /**
+   * How many verified JWTs are kept, so a repeated token skips the signature check (time
+   * claims, `aud` and revocation are still checked on every use). Default 1000; 0 turns
+   * the cache off.
+   */
+  jwtCacheSize?: number | undefined;
   /** A fetch implementation; the global one by default. */
   fetch?: typeof fetch | undefined;
   /** Accepted for @clerk/backend compatibility and ignored: Tessera has no publishable keys. */
@@ -57,6 +63,7 @@ export interface ResolvedOptions {
   jwksRefetchCooldownInMs: number;
   revocationCacheTtlInMs: number;
   revocationMaxAgeInMs: number;
+  jwtCacheSize: number;
   fetch: typeof fetch;
 }
 
@@ -93,6 +100,7 @@ export function resolveOptions(options: ClerkClientOptions = {}): ResolvedOption
     jwksRefetchCooldownInMs: options.jwksRefetchCooldownInMs ?? DEFAULTS.jwksRefetchCooldownInMs,
     revocationCacheTtlInMs: options.revocationCacheTtlInMs ?? DEFAULTS.revocationCacheTtlInMs,
     revocationMaxAgeInMs: options.revocationMaxAgeInMs ?? DEFAULTS.revocationMaxAgeInMs,
+    jwtCacheSize: options.jwtCacheSize ?? DEFAULTS.jwtCacheSize,
     fetch: fetchImpl,
   };
 }

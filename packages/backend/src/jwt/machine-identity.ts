@@ -15,6 +15,11 @@ export class MachineIdentity {
     this.#ids = new RemoteValuesByKey(load, options);
   }
 
+  /** The id already learned for `machineSecretKey`, without asking; undefined if there is none yet. */
+  peek(machineSecretKey: string): string | undefined {
+    return this.#ids.peek(machineSecretKey)?.current?.value;
+  }
+
   async machineIdOf(machineSecretKey: string): Promise<string> {
     // A key never changes machines, so a learned id never goes stale.
     return (await this.#ids.for(machineSecretKey).get(Infinity)).value;

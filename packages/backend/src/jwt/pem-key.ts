@@ -16,17 +16,21 @@ export function normalizePem(jwtKey: string): string {
 /** Imports a PEM public key once per algorithm (WebCrypto binds a key to one). */
 export class PemKey {
   readonly #pem: string;
-  readonly #imported = new Map<AllowedAlgorithm, Promise<CryptoKey>>();
+  readonly #imported = new Map<AllowedAlgorithm, CryptoKey | Promise<CryptoKey>>();
 
   constructor(jwtKey: string) {
     this.#pem = normalizePem(jwtKey);
   }
 
-  get(alg: AllowedAlgorithm): Promise<CryptoKey> {
+  /** The CryptoKey for `alg`: the key itself once imported, a promise the first time. */
+  cryptoKey(alg: AllowedAlgorithm): CryptoKey | Promise<CryptoKey> {
     let key = this.#imported.get(alg);
-    if (!key) {
+    if (key === undefined) {
       // A malformed PEM fails the same way every time, so a cached rejection is as good as a new parse.
-      key = importSPKI(this.#pem, alg);
+      key = importSPKI(this.#pem, alg).then((imported) => {
+        this.#imported.set(alg, imported);
+        return imported;
+      });
       this.#imported.set(alg, key);
     }
     return key;

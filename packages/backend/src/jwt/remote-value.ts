@@ -33,9 +33,9 @@ export class RemoteValue<T> {
     return this.#loaded;
   }
 
-  /** Milliseconds since the last successful load; Infinity if there was none. */
-  age(): number {
-    return this.#loaded ? this.#now() - this.#loaded.loadedAt : Infinity;
+  /** Milliseconds since the last successful load (at `now`, by default the cache's clock); Infinity if there was none. */
+  age(now = this.#now()): number {
+    return this.#loaded ? now - this.#loaded.loadedAt : Infinity;
   }
 
   /** The cached value if younger than `maxAgeInMs`, else a fresh load. */
@@ -82,6 +82,11 @@ export class RemoteValuesByKey<T> {
     private readonly options: RemoteValueOptions,
     private readonly maxEntries = 16,
   ) {}
+
+  /** The value kept for `key`, if any; creates nothing. */
+  peek(key: string): RemoteValue<T> | undefined {
+    return this.#values.get(key);
+  }
 
   for(key: string): RemoteValue<T> {
     let value = this.#values.get(key);

@@ -35,6 +35,17 @@ export class RevocationList {
     this.#lists = new RemoteValuesByKey(load, options);
   }
 
+  /**
+   * The answer of a list younger than the TTL (at `now`), without waiting: true or false;
+   * undefined when there is no such list at hand and `isRevoked` has to fetch (or judge a
+   * stale one).
+   */
+  peek(tokenId: string, credential: string, now: number): boolean | undefined {
+    const list = this.#lists.peek(credential);
+    if (list === undefined || list.age(now) >= this.options.ttlInMs) return undefined;
+    return list.current!.value.has(tokenId);
+  }
+
   async isRevoked(tokenId: string, credential: string): Promise<boolean> {
     const list = this.#lists.for(credential);
     try {

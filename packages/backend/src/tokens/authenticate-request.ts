@@ -1,8 +1,10 @@
 import type { M2MTokenApi } from '../api/endpoints/m2m-token-api.js';
+import type { M2MToken } from '../api/resources/m2m-token.js';
 import { mergeCredentials, type Credentials } from '../client/credentials.js';
 import { JWT_CATEGORY } from '../constants.js';
 import { MachineTokenVerificationErrorCode } from '../errors/machine-token-verification-error.js';
 import { toVerificationError } from '../errors/to-verification-error.js';
+import type { M2MJwtVerifier } from '../jwt/verify.js';
 import { bearerToken } from './bearer.js';
 import { classifyToken, type ClassifiedToken } from './classify.js';
 import { AuthErrorReason, signedIn, signedOut, type RequestState, type SignedInState, type SignedOutState } from './request-state.js';
@@ -35,14 +37,34 @@ const NOT_ISSUED: Record<Exclude<MachineTokenType, 'm2m_token'>, string> = {
  * `Authorization` header only. Every path that cannot prove the token ends signed out
  * with a reason: a server that cannot be reached never lets a request through.
  */
-export async function authenticateRequest(
+export function authenticateRequest(
   m2m: M2MTokenApi,
+  jwt: M2MJwtVerifier,
   clientCredentials: Credentials,
   request: Request,
   options: AuthenticateRequestOptions = {},
 ): Promise<RequestState<AcceptsToken>> {
+  try {
+    // A state is often known synchronously (a kept JWT, a mismatch): one promise, no chain.
+    return Promise.resolve(authenticate(m2m, jwt, clientCredentials, request, options));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Whether a call overrides any of the client's credentials (else they are used as they are). */
+const overrides = (options: AuthenticateRequestOptions) =>
+  !!(options.secretKey || options.machineSecretKey || options.jwtKey || options.machineId) || options.clockSkewInMs !== undefined;
+
+function authenticate(
+  m2m: M2MTokenApi,
+  jwt: M2MJwtVerifier,
+  clientCredentials: Credentials,
+  request: Request,
+  options: AuthenticateRequestOptions,
+): RequestState<AcceptsToken> | Promise<SignedInState | SignedOutState> {
   const accepts = options.acceptsToken ?? TokenType.SessionToken;
-  const credentials = mergeCredentials(clientCredentials, options);
+  const credentials = overrides(options) ? mergeCredentials(clientCredentials, options) : clientCredentials;
   if (!credentials.machineSecretKey && !credentials.secretKey && !credentials.jwtKey) {
     throw new Error(
       'Machine token authentication requires a machine secret key, a secret key or a JWT key. ' +
@@ -51,39 +73,43 @@ export async function authenticateRequest(
   }
 
   const token = bearerToken(request.headers.get('authorization'));
-  const classified = token === null ? null : classifyToken(token);
+  // A JWT verified before is an M2M JWT: its kept verification stands in for decoding it again.
+  const known = token === null ? undefined : jwt.lookup(token);
+  const classified = token === null || known !== undefined ? null : classifyToken(token);
+  const type = known !== undefined ? TokenType.M2MToken : classified?.type;
   // Arrays are filtered first, before anything else is looked at (no header counts as a session).
-  if (Array.isArray(accepts) && !accepts.includes(classified?.type ?? TokenType.SessionToken)) {
+  if (Array.isArray(accepts) && !accepts.includes(type ?? TokenType.SessionToken)) {
     return signedOut(null, AuthErrorReason.TokenTypeMismatch);
   }
   const single = typeof accepts === 'string' && accepts !== 'any' ? accepts : null;
 
-  if (token === null || classified === null) {
+  if (token === null || type === undefined) {
     return signedOut(single ?? TokenType.SessionToken, AuthErrorReason.TokenMissing);
   }
-  if (single !== null && single !== classified.type) {
+  if (single !== null && single !== type) {
     return signedOut(single, AuthErrorReason.TokenTypeMismatch);
   }
-  if (!isMachineTokenType(classified.type)) return sessionOutcome(classified);
-  return verifyMachineToken(m2m, credentials, token, classified);
-}
-
-async function verifyMachineToken(
-  m2m: M2MTokenApi,
-  credentials: Credentials,
-  token: string,
-  classified: ClassifiedToken,
-): Promise<SignedInState | SignedOutState> {
-  const type = classified.type as MachineTokenType;
+  if (!isMachineTokenType(type)) return sessionOutcome(classified!);
   if (type !== TokenType.M2MToken) {
     return signedOut(type, MachineTokenVerificationErrorCode.TokenInvalid, `${NOT_ISSUED[type]} (code=token-invalid, status=n/a)`);
   }
+
+  let verified: M2MToken | Promise<M2MToken>;
   try {
-    return signedIn(token, await m2m.verifyWith(token, credentials, classified));
+    if (known !== undefined) verified = jwt.check(token, credentials, undefined, known);
+    else if (classified!.jwt !== null) verified = jwt.check(token, credentials, classified!.jwt, null);
+    else verified = m2m.verifyWith(token, credentials, classified!);
   } catch (error) {
-    const failure = toVerificationError(error, 'Machine token verification', 'Machine token not found');
-    return signedOut(type, failure.code, failure.getFullMessage());
+    return machineFailure(error);
   }
+  if (verified instanceof Promise) return verified.then((m2mToken) => signedIn(token, m2mToken), machineFailure);
+  return signedIn(token, verified);
+}
+
+/** A failed M2M verification as a signed-out state (never a pass). */
+function machineFailure(error: unknown): SignedOutState {
+  const failure = toVerificationError(error, 'Machine token verification', 'Machine token not found');
+  return signedOut(TokenType.M2MToken, failure.code, failure.getFullMessage());
 }
 
 /** A non-machine token where sessions are accepted: Tessera has nothing to verify it against. */

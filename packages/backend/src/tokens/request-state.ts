@@ -83,20 +83,43 @@ const sessionContext: SessionContextFields = {
   afterSignUpUrl: '',
 };
 
+/**
+ * A signed-in state. A class rather than a spread literal, and `headers` (always empty when
+ * signed in) and the auth object are made on first use: this is the hot path of
+ * `authenticateRequest`, and most callers read `isAuthenticated` and `toAuth()` only.
+ */
+class SignedIn implements SignedInState {
+  readonly publishableKey = '';
+  readonly proxyUrl = '';
+  readonly isSatellite = false;
+  readonly domain = '';
+  readonly signInUrl = '';
+  readonly signUpUrl = '';
+  readonly afterSignInUrl = '';
+  readonly afterSignUpUrl = '';
+  readonly status = AuthStatus.SignedIn;
+  readonly isAuthenticated = true;
+  readonly isSignedIn = true;
+  readonly tokenType = 'm2m_token';
+  readonly reason = null;
+  readonly message = null;
+  readonly token: string;
+  readonly toAuth: () => AuthenticatedM2MObject;
+  #headers: Headers | undefined;
+
+  constructor(token: string, m2m: M2MToken) {
+    this.token = token;
+    let auth: AuthenticatedM2MObject | undefined;
+    this.toAuth = () => (auth ??= authenticatedM2MObject(token, m2m));
+  }
+
+  get headers(): Headers {
+    return (this.#headers ??= new Headers());
+  }
+}
+
 export function signedIn(token: string, m2m: M2MToken): SignedInState {
-  const auth = authenticatedM2MObject(token, m2m);
-  return {
-    ...sessionContext,
-    status: AuthStatus.SignedIn,
-    isAuthenticated: true,
-    isSignedIn: true,
-    tokenType: 'm2m_token',
-    reason: null,
-    message: null,
-    token,
-    headers: new Headers(),
-    toAuth: () => auth,
-  };
+  return new SignedIn(token, m2m);
 }
 
 export function signedOut(tokenType: TokenType | null, reason: AuthErrorReason, message = ''): SignedOutState {

@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { resolveServeConfig } from '../packages/server/dist/config.js';
+import { openInstance } from '../packages/server/dist/instance.js';
+import { mintSecret } from '../packages/server/dist/crypto/secrets.js';
+import { newTokenId } from '../packages/server/dist/domain/ids.js';
+import { TokenService } from '../packages/server/dist/domain/tokens.js';
+import { TokenUsageRecorder } from '../packages/server/dist/domain/token-usage.js';
+const s = JSON.parse(readFileSync('/tmp/pv.json', 'utf8'));
+const { store, keyring } = await openInstance(resolveServeConfig(['--data-dir', '/tmp/pv4'], process.env));
+const tokens = new TokenService(store, keyring, new TokenUsageRecorder(store), null);
+const N = 20000;
+async function time(label, fn) { for (let i = 0; i < 1000; i++) await fn(i); const t = process.hrtime.bigint(); for (let i = 0; i < N; i++) await fn(i); console.log(label.padEnd(20), (Number(process.hrtime.bigint() - t) / N / 1000).toFixed(2), 'µs'); }
+await time('mintSecret', () => mintSecret('mt_'));
+await time('newTokenId', () => newTokenId());
+await time('lookupHash', () => keyring.lookupHash('mt_abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw'));
+await time('seal', () => keyring.seal('mt_abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvw', 'm2m_token:mt_0123'));
+await time('getMachine', () => store.getMachine(s.senderId));
+await time('scopedMachinesOf', () => store.scopedMachinesOf([s.senderId]));
+const p = { kind: 'machine', machineId: s.senderId };
+const input = { format: 'opaque', secondsUntilExpiration: null, claims: null, minRemainingTtlSeconds: null };
+await time('create (serial)', () => tokens.create(p, input));
+const t = process.hrtime.bigint();
+for (let b = 0; b < 200; b++) await Promise.all(Array.from({ length: 50 }, () => tokens.create(p, input)));
+console.log('create (50 at once)'.padEnd(20), (Number(process.hrtime.bigint() - t) / 10000 / 1000).toFixed(2), 'µs');
+await store.close();

@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { resolveServeConfig } from '../packages/server/dist/config.js';
+import { openInstance } from '../packages/server/dist/instance.js';
+import { TokenService } from '../packages/server/dist/domain/tokens.js';
+import { TokenUsageRecorder } from '../packages/server/dist/domain/token-usage.js';
+const s = JSON.parse(readFileSync('/tmp/pv.json', 'utf8'));
+const { store, keyring } = await openInstance(resolveServeConfig(['--data-dir', '/tmp/pv4'], process.env));
+const tokens = new TokenService(store, keyring, new TokenUsageRecorder(store), null);
+const p = { kind: 'machine', machineId: s.senderId };
+const input = { format: 'opaque', secondsUntilExpiration: null, claims: null, minRemainingTtlSeconds: null };
+const t = process.hrtime.bigint();
+for (let b = 0; b < 400; b++) await Promise.all(Array.from({ length: 50 }, () => tokens.create(p, input)));
+console.log('create (50 at once)', (Number(process.hrtime.bigint() - t) / 20000 / 1000).toFixed(2), 'µs');
+await store.close();
