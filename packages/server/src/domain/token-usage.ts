@@ -5,6 +5,8 @@ import type { Store } from '../store/store.js';
  * never costs a database write. A crash loses at most one interval of usage times, which
  * are informational; nothing that decides access lives here.
  */
+const CHUNK = 100;
+
 export class TokenUsageRecorder {
   #pending = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
@@ -36,12 +38,19 @@ export class TokenUsageRecorder {
       if (this.#pending.size === 0) return;
       const batch = [...this.#pending].map(([id, at]) => ({ id, at }));
       this.#pending = new Map();
-      try {
-        await this.store.recordTokenUse(batch);
-      } catch (error) {
-        // Keep the batch for the next attempt unless a newer use has replaced it.
-        for (const { id, at } of batch) if (!this.#pending.has(id)) this.#pending.set(id, at);
-        this.onError(error);
+      // Small chunks with a turn of the event loop between them: one big write would stall
+      // every request in flight (the embedded store writes synchronously).
+      for (let start = 0; start < batch.length; start += CHUNK) {
+        const chunk = batch.slice(start, start + CHUNK);
+        try {
+          await this.store.recordTokenUse(chunk);
+        } catch (error) {
+          // Keep what is left for the next attempt unless a newer use has replaced it.
+          for (const { id, at } of batch.slice(start)) if (!this.#pending.has(id)) this.#pending.set(id, at);
+          this.onError(error);
+          return;
+        }
+        if (start + CHUNK < batch.length) await new Promise((resolve) => setImmediate(resolve));
       }
     });
     return this.#flushing;

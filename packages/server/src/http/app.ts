@@ -43,6 +43,9 @@ export function buildApp({ deps, logLevel, isReady, ping }: AppOptions): Fastify
     },
   });
   app.setValidatorCompiler(validatorCompiler);
+  // No per-request child logger (pino's child() cost ~1.2 µs on every request): the few
+  // lines we log per request name their trace ID themselves.
+  app.setChildLoggerFactory((logger) => logger);
 
   // JSON is the only body we read; anything else is a 415 before any handler runs.
   app.removeAllContentTypeParsers();
@@ -58,14 +61,17 @@ export function buildApp({ deps, logLevel, isReady, ping }: AppOptions): Fastify
   });
 
   // Routes whose fields are all optional accept a missing body as `{}`.
-  app.addHook('preValidation', async (request) => {
+  // (Callback style: an async hook on every request cost ~5 µs of the verify path.)
+  app.addHook('preValidation', (request, _reply, done) => {
     if (request.body === undefined && (request.method === 'POST' || request.method === 'PATCH')) request.body = {};
+    done();
   });
 
   // The access line; not even registered when the level would drop it (it runs on every request).
   if (['trace', 'debug', 'info'].includes(logLevel)) app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
+        reqId: request.id,
         method: request.method,
         route: request.routeOptions.url ?? 'unmatched',
         status: reply.statusCode,
@@ -110,7 +116,7 @@ function handleError(error: unknown, request: FastifyRequest, reply: FastifyRepl
   }
   if (error instanceof StoreUnavailableError) {
     // An outage, not a fault: fail fast, let the client retry; the pool reconnects by itself.
-    request.log.warn({ reason: error.reason }, 'database unavailable');
+    request.log.warn({ reqId: request.id, reason: error.reason }, 'database unavailable');
     reply.header('retry-after', '1');
     return sendError(
       reply,
@@ -125,7 +131,7 @@ function handleError(error: unknown, request: FastifyRequest, reply: FastifyRepl
   const edge = edgeError(fastifyError);
   if (edge) return sendError(reply, edge.status, errorItem(edge.code, edge.message, edge.longMessage));
   // A fault of ours: log what it was (never the request's contents), answer without details.
-  request.log.error({ err: { type: fastifyError.name, message: fastifyError.message, code: fastifyError.code } }, 'unhandled error');
+  request.log.error({ reqId: request.id, err: { type: fastifyError.name, message: fastifyError.message, code: fastifyError.code } }, 'unhandled error');
   return sendError(reply, 500, errorItem('internal_error', 'Internal error', 'The server could not complete the request.'));
 }
 
