@@ -1,4 +1,4 @@
-// HTTP load with autocannon: a warm-up, then N measured runs, with the server's CPU use per run.
+// HTTP load with autocannon: one run at a time, with the server's CPU use during the run.
 import autocannon from 'autocannon';
 import { cpuSeconds } from './procs.js';
 
@@ -10,30 +10,30 @@ function run(options) {
 }
 
 /**
- * `request` is an autocannon request object; `bodies` (optional) is a function giving the
- * next body, so each request can carry a different token.
+ * A load target: `request` is an autocannon request object; `bodies` (optional) gives the
+ * next body, so each request can carry a different token; `serverPid` is the process whose
+ * CPU time is reported.
  */
-export async function measure({ url, request, bodies, connections = 50, durationS, runs, warmupS, serverPid }) {
-  const requests = [
-    bodies ? { ...request, setupRequest: (req) => ({ ...req, body: bodies() }) } : request,
-  ];
-  const base = { url, connections, requests, pipelining: 1 };
-  await run({ ...base, duration: warmupS });
-  const results = [];
-  for (let i = 0; i < runs; i++) {
-    const cpuBefore = serverPid ? cpuSeconds(serverPid) : 0;
-    const started = process.hrtime.bigint();
-    const r = await run({ ...base, duration: durationS });
-    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-    const bad = r.non2xx + r.errors + r.timeouts;
-    results.push({
-      rps: r.requests.total / elapsed,
-      p50: r.latency.p50,
-      p99: r.latency.p99,
-      bad,
-      total: r.requests.total,
-      cpuPct: serverPid ? ((cpuSeconds(serverPid) - cpuBefore) / elapsed) * 100 : NaN,
-    });
-  }
-  return results;
+function options({ url, request, bodies, connections = 50 }, durationS) {
+  const requests = [bodies ? { ...request, setupRequest: (req) => ({ ...req, body: bodies() }) } : request];
+  return { url, connections, requests, pipelining: 1, duration: durationS };
+}
+
+export async function warmUp(target, durationS) {
+  await run(options(target, durationS));
+}
+
+export async function runOnce(target, durationS) {
+  const cpuBefore = target.serverPid ? cpuSeconds(target.serverPid) : 0;
+  const started = process.hrtime.bigint();
+  const r = await run(options(target, durationS));
+  const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+  return {
+    rps: r.requests.total / elapsed,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    bad: r.non2xx + r.errors + r.timeouts,
+    total: r.requests.total,
+    cpuPct: target.serverPid ? ((cpuSeconds(target.serverPid) - cpuBefore) / elapsed) * 100 : NaN,
+  };
 }

@@ -7,7 +7,7 @@ import { bearer, machineNetwork, startTessera, type Tessera } from './helpers/te
 
 isolateSdkEnv();
 
-// The cache of verified JWTs (docs/sdk.md, "Caches and bounds"): a repeated token skips the
+// The cache of verified JWTs (README, SDK guide, "Caches and bounds"): a repeated token skips the
 // signature, but expiry, aud, revocation and the key it was verified with are checked on
 // every use. Signature checks are counted on crypto.subtle.verify, which the SDK calls once
 // per JWT it verifies (the in-process server signs, and verifies nothing in these flows).

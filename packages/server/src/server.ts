@@ -28,7 +28,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   let ready = false;
   let publicUrl = config.publicUrl ?? '';
   const now = Date.now;
-  const usage = new TokenUsageRecorder(store, 1000);
+  const usage = new TokenUsageRecorder(store);
   const signingKeys = new SigningKeys(store, keyring, now);
   await signingKeys.init();
   const jwt = new JwtTokens(store, signingKeys, () => publicUrl);

@@ -10,7 +10,7 @@ import {
 } from './auth-objects.js';
 import type { AcceptsToken, TokenType } from './token-types.js';
 
-/** Reasons a request ends signed out (documented in docs/sdk.md). */
+/** Reasons a request ends signed out (documented in the README, SDK guide). */
 export const AuthErrorReason = {
   /** The token's type is not one the route accepts. No verification was attempted. */
   TokenTypeMismatch: 'token-type-mismatch',

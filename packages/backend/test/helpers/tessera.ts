@@ -16,9 +16,8 @@ export interface Tessera {
   stop(): Promise<void>;
 }
 
-/** A real Tessera server on 127.0.0.1:0 with a temporary data directory. */
-export async function startTessera(): Promise<Tessera> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-sdk-test-'));
+/** A real Tessera server on 127.0.0.1:0 with a temporary data directory (or the one given). */
+export async function startTessera(dataDir = mkdtempSync(join(tmpdir(), 'tessera-sdk-test-'))): Promise<Tessera> {
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,

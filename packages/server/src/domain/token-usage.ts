@@ -6,6 +6,12 @@ import type { Store } from '../store/store.js';
  * are informational; nothing that decides access lives here.
  */
 const CHUNK = 100;
+/**
+ * Each used token costs one row write per interval however often it is verified; over a
+ * large store those writes land on random pages, so they are kept rare. A crash loses at
+ * most this much of usage history (informational, never used for access decisions).
+ */
+export const USAGE_FLUSH_INTERVAL_MS = 5000;
 
 export class TokenUsageRecorder {
   #pending = new Map<string, number>();
@@ -14,7 +20,7 @@ export class TokenUsageRecorder {
 
   constructor(
     private readonly store: Store,
-    private readonly intervalMs = 1000,
+    private readonly intervalMs = USAGE_FLUSH_INTERVAL_MS,
     private readonly onError: (error: unknown) => void = () => {},
   ) {}
 

@@ -140,6 +140,8 @@ export class SqliteStore implements Store {
     this.#db.pragma('journal_mode = WAL');
     this.#db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
     this.#db.pragma('foreign_keys = ON');
+    // 32 MiB of page cache (default 2 MiB) keeps the upper index levels of a large store hot.
+    this.#db.pragma('cache_size = -32768');
     this.#db.pragma('busy_timeout = 1000');
     // One process owns the file: no per-read file locks (three syscalls a query), and the
     // read cache below can never miss another process's write. A second server on the same
