@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { MachineKeyRecord, MachineRecord, ScopeRecord, SigningKeyRecord, TokenRecord } from '../../domain/records.js';
 import type { AddScopeResult, MachineListQuery, Page, Store, TokenListQuery } from '../store.js';
+import { likePattern, toKey, toMachine, toSigningKey, toToken, type KeyRow, type MachineRow, type SigningKeyRow, type TokenRow } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { SqliteReadCache } from './read-cache.js';
 
@@ -9,91 +10,11 @@ export interface SqliteStoreOptions {
   synchronous?: 'NORMAL' | 'FULL';
 }
 
-interface MachineRow {
-  id: string;
-  name: string;
-  default_token_ttl: number;
-  created_at: number;
-  updated_at: number;
-}
-interface KeyRow {
-  id: string;
-  machine_id: string;
-  secret_hash: string;
-  secret_sealed: string;
-  created_at: number;
-  expires_at: number | null;
-}
-interface TokenRow {
-  id: string;
-  machine_id: string;
-  format: string;
-  secret_hash: string | null;
-  secret_sealed: string | null;
-  scopes: string;
-  claims: string | null;
-  revoked: number;
-  revocation_reason: string | null;
-  expiration: number | null;
-  last_used_at: number | null;
-  created_at: number;
-  updated_at: number;
-  signing_kid: string | null;
-}
-interface SigningKeyRow {
-  kid: string;
-  public_jwk: string;
-  private_sealed: string;
-  created_at: number;
-  retired_at: number | null;
-  max_token_expiration: number | null;
-}
 
-const toMachine = (r: MachineRow): MachineRecord => ({
-  id: r.id,
-  name: r.name,
-  defaultTokenTtl: r.default_token_ttl,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-const toKey = (r: KeyRow): MachineKeyRecord => ({
-  id: r.id,
-  machineId: r.machine_id,
-  secretHash: r.secret_hash,
-  secretSealed: r.secret_sealed,
-  createdAt: r.created_at,
-  expiresAt: r.expires_at,
-});
-const toToken = (r: TokenRow): TokenRecord => ({
-  id: r.id,
-  machineId: r.machine_id,
-  format: r.format === 'jwt' ? 'jwt' : 'opaque',
-  secretHash: r.secret_hash,
-  secretSealed: r.secret_sealed,
-  scopes: JSON.parse(r.scopes) as string[],
-  claimsJson: r.claims,
-  revoked: r.revoked === 1,
-  revocationReason: r.revocation_reason,
-  expiration: r.expiration,
-  lastUsedAt: r.last_used_at,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-  signingKid: r.signing_kid,
-});
-const toSigningKey = (r: SigningKeyRow): SigningKeyRecord => ({
-  kid: r.kid,
-  publicJwk: r.public_jwk,
-  privateSealed: r.private_sealed,
-  createdAt: r.created_at,
-  retiredAt: r.retired_at,
-  maxTokenExpiration: r.max_token_expiration,
-});
 
 const isForeignKeyViolation = (error: unknown) =>
   error instanceof Error && (error as { code?: string }).code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 
-/** Escapes LIKE wildcards so a user's `%` or `_` matches itself. */
-const likePattern = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** Another process holds the SQLite file (the store takes an exclusive lock). */
 export class DatabaseInUseError extends Error {
