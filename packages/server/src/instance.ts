@@ -1,3 +1,4 @@
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, type ServerConfig } from './config.js';
 import { Keyring } from './crypto/keyring.js';
@@ -39,6 +40,9 @@ function logConnectionError(logLevel: string, reason: string): void {
 }
 
 function openSqlite(file: string, config: ServerConfig): SqliteStore {
+  // Hashes and sealed secrets live here: owner-only, like the key files (SQLite gives its
+  // -wal and -shm files the database file's mode). An empty file is an empty database.
+  if (!existsSync(file)) writeFileSync(file, '', { mode: 0o600, flag: 'wx' });
   try {
     return new SqliteStore(file, { synchronous: config.sqliteSynchronous });
   } catch (error) {

@@ -26,6 +26,7 @@ describe('tessera serve', () => {
     expect(first.output()).toContain(sk);
     expect(statSync(join(dataDir, 'secret-key')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, 'tessera.db')).mode & 0o777).toBe(0o600);
     expect(statSync(dataDir).mode & 0o077).toBe(0);
     const health = await fetch(`${first.url}/healthz`);
     expect(health.status).toBe(200);
