@@ -20,7 +20,6 @@ export interface CreateMachineInput {
 export interface MachineScopeResult {
   fromMachineId: string;
   toMachineId: string;
-  createdAt: number;
 }
 
 /** Machines, their scopes and their secret keys. Only the instance manages these. */
@@ -105,7 +104,7 @@ export class MachineService {
     return next.secret;
   }
 
-  async createScope(fromId: string, toId: string): Promise<MachineScopeResult> {
+  async createScope(fromId: string, toId: string): Promise<ScopeRecord> {
     if (!isMachineId(fromId)) throw machineNotFound(fromId);
     if (!isMachineId(toId)) throw machineNotFound(toId, 'to_machine_id');
     const scope: ScopeRecord = { fromMachineId: fromId, toMachineId: toId, createdAt: this.now() };
@@ -135,7 +134,7 @@ export class MachineService {
       const target = isMachineId(toId) ? toId : 'the given machine';
       throw new TesseraError('not_found', 'resource_not_found', 'not found', `Machine ${fromId} has no scope for ${target}.`);
     }
-    return { fromMachineId: fromId, toMachineId: toId, createdAt: this.now() };
+    return { fromMachineId: fromId, toMachineId: toId };
   }
 
   async #require(id: string): Promise<MachineRecord> {

@@ -107,9 +107,15 @@ export class SigningKeys {
         const records = await this.store.listSigningKeys();
         const known = new Map<string, KnownKey>();
         for (const record of records) {
-          const jwk = JSON.parse(record.publicJwk) as PublicJwk;
-          known.set(record.kid, this.#known.get(record.kid) ?? { record, jwk, publicKey: publicKeyFromJwk(jwk) });
-          known.get(record.kid)!.record = record;
+          // A key seen before keeps its imported public key; only its record (retirement,
+          // last token expiry) is refreshed.
+          const seen = this.#known.get(record.kid);
+          if (seen) {
+            known.set(record.kid, { ...seen, record });
+          } else {
+            const jwk = JSON.parse(record.publicJwk) as PublicJwk;
+            known.set(record.kid, { record, jwk, publicKey: publicKeyFromJwk(jwk) });
+          }
         }
         const currentRecord = records.find((r) => r.retiredAt === null) ?? null;
         if (currentRecord && currentRecord.kid !== this.#current?.kid) {

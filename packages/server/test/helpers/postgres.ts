@@ -1,13 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { mintSecret } from '../../src/crypto/secrets.js';
 import { apiClient, type Call } from './api.js';
+import { spawnServer } from './process.js';
 
 /** This machine's PostgreSQL server (trust auth for user postgres), as CI and DESIGN.md say. */
 export const PG_HOST = '127.0.0.1';
@@ -90,7 +90,6 @@ export async function ensurePostgresRunning(): Promise<void> {
 // ---------------------------------------------------------------------------------------
 // Several real `tessera serve` processes over one PostgreSQL database.
 
-const CLI = fileURLToPath(new URL('../../bin/tessera.js', import.meta.url));
 
 export interface TesseraProcess {
   child: ChildProcess;
@@ -165,37 +164,11 @@ export async function startCluster(count: number): Promise<Cluster> {
   };
 }
 
+/** `tessera serve` as a child process (helpers/process.ts), with an API client and a liveness check. */
 async function spawnTessera(args: string[], env: Record<string, string>): Promise<TesseraProcess> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--host', '127.0.0.1', '--port', '0', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  let exitedYet = false;
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | string>((resolve) =>
-    child.on('exit', (code, signal) => {
-      exitedYet = true;
-      resolve(code ?? signal ?? 'unknown');
-    }),
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tessera did not start:\n${output}`)), 30_000);
-    const check = () => {
-      const match = /Tessera listening on (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`tessera exited with ${code} before listening:\n${output}`));
-    });
-  });
-  return { child, url, call: apiClient(url), output: () => output, exited, alive: () => !exitedYet };
+  const server = await spawnServer(['--host', '127.0.0.1', ...args], env);
+  const alive = () => server.child.exitCode === null && server.child.signalCode === null;
+  return { ...server, call: apiClient(server.url), alive };
 }
 
 /** A line of a Node stack trace (`    at fn (file:line:col)`). */

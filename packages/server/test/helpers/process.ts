@@ -25,7 +25,7 @@ export async function spawnServer(args: string[], env: Record<string, string | u
     child.on('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
   );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
     const check = () => {
       const match = /Tessera listening on (http:\/\/\S+)/.exec(output);
       if (match) {
